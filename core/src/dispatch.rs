@@ -26,6 +26,9 @@ pub struct CallForProposals {
     /// Workers who must not get this order (blocked by the customer, or the
     /// worker being changed away from).
     pub excluded: Vec<WorkerId>,
+    /// Workers may bid this many times their usual radius away (1 in the
+    /// first round; more when the area is widened).
+    pub radius_factor: f64,
 }
 
 /// A worker's answer to a call for proposals.
@@ -117,7 +120,7 @@ impl DispatchWeights {
 
 /// The bid `worker` makes for `cfp`, or `None` when they cannot serve it.
 pub fn evaluate(worker: &Worker, calendar: &Calendar, cfp: &CallForProposals, offset: FixedOffset) -> Option<Bid> {
-    if cfp.excluded.contains(&worker.id) || !worker.serves(cfp.service, &cfp.place) {
+    if cfp.excluded.contains(&worker.id) || !worker.serves_within(cfp.service, &cfp.place, cfp.radius_factor) {
         return None;
     }
     if !worker.hours.covers(&cfp.range, offset) || !calendar.is_free_for(&cfp.range, &cfp.order) {
@@ -202,6 +205,7 @@ mod tests {
             range: SlotRange::covering(&start, 120),
             favourites: vec![],
             excluded: vec![],
+            radius_factor: 1.0,
         }
     }
 

@@ -112,7 +112,13 @@ impl Worker {
 
     /// Whether the worker offers `service` at `place`.
     pub fn serves(&self, service: Service, place: &GeoPoint) -> bool {
-        self.active && self.skill(service).is_some() && self.home.distance_km(place) <= self.radius_km
+        self.serves_within(service, place, 1.0)
+    }
+
+    /// Whether the worker offers `service` at `place` when travelling
+    /// `radius_factor` times their usual radius.
+    pub fn serves_within(&self, service: Service, place: &GeoPoint, radius_factor: f64) -> bool {
+        self.active && self.skill(service).is_some() && self.home.distance_km(place) <= self.radius_km * radius_factor
     }
 
     /// Folds one more rating into the average.

@@ -253,7 +253,11 @@ impl Registry {
             }),
         });
         {
-            let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
+            let mut entries = self
+                .inner
+                .entries
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
             if let Some(previous) = entries.get(&key) {
                 let restarts = previous.restarts.load(Ordering::Relaxed);
                 entry.restarts.store(restarts, Ordering::Relaxed);
@@ -558,7 +562,10 @@ mod tests {
         drop(old);
         assert_eq!(reg.len(), 1);
         new.publish("confirmed", json!({"worker": "W1"}));
-        assert_eq!(reg.get("order/A1").map(|s| s.state), Some("confirmed".into()));
+        assert_eq!(
+            reg.get("order/A1").map(|s| s.state),
+            Some("confirmed".into())
+        );
         drop(new);
         assert!(reg.is_empty());
     }

@@ -151,9 +151,9 @@ pub mod duration_text {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: expected e.g. \"250ms\" or \"10s\""))?;
+        let value: f64 = number.parse().map_err(|_| {
+            format!("invalid duration {text:?}: expected e.g. \"250ms\" or \"10s\"")
+        })?;
         let scale = match unit.trim() {
             "ms" => 0.001,
             "s" | "" => 1.0,
@@ -161,7 +161,8 @@ pub mod duration_text {
             "h" => 3600.0,
             other => return Err(format!("invalid duration unit {other:?} in {text:?}")),
         };
-        Duration::try_from_secs_f64(value * scale).map_err(|e| format!("invalid duration {text:?}: {e}"))
+        Duration::try_from_secs_f64(value * scale)
+            .map_err(|e| format!("invalid duration {text:?}: {e}"))
     }
 }
 
