@@ -1,1 +1,132 @@
-//! placeholder
+//! Order and worker actors, the contract-net dispatch between them, payments,
+//! and the [`Engine`] facade the HTTP edge and the CLI call.
+//!
+//! Domain rules live in `autoglm-core`; this crate only orchestrates: who
+//! asks whom, in which order, and what gets committed when.
+
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod groups;
+pub mod metrics;
+pub mod negotiation;
+pub mod order_actor;
+pub mod payments;
+pub mod worker_actor;
+
+pub use clock::Clock;
+pub use config::EngineConfig;
+pub use engine::{Caller, Engine, EngineParts, PayInfo};
+pub use error::EngineError;
+pub use order_actor::Command;
+pub use payments::{PaymentGateway, SandboxGateway};
+
+use autoglm_core::dispatch::DispatchWeights;
+use autoglm_core::ids::IdGen;
+use autoglm_core::{CustomerId, OrderId, Worker, WorkerId};
+use autoglm_storage::{CustomerPrefs, Db, OrderCache, Writer};
+use autoglm_supervisor::{Registry, SupervisorHandle};
+use chrono::{DateTime, FixedOffset};
+use std::sync::{Arc, Mutex};
+
+/// What every actor of the engine shares: configuration, storage, the
+/// gateway, supervisors and the live registry.
+pub struct Shared {
+    /// Engine configuration.
+    pub cfg: EngineConfig,
+    /// Local offset of customers and workers.
+    pub offset: FixedOffset,
+    /// Bid scoring weights.
+    pub weights: DispatchWeights,
+    /// The database.
+    pub db: Db,
+    /// Group-commit writer in front of the database.
+    pub writer: Writer,
+    /// Order read cache (L1 moka, L2 Redis).
+    pub cache: OrderCache,
+    /// Payment gateway.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// Live actors for inspection.
+    pub registry: Registry,
+    /// Inboxes of worker actors.
+    pub directory: groups::Directory,
+    /// Wall clock following tokio time.
+    pub clock: Clock,
+    /// Supervisor of order actors.
+    pub orders: SupervisorHandle,
+    /// Supervisor of worker actors.
+    pub workers: SupervisorHandle,
+    /// Counters of what the engine did.
+    pub metrics: metrics::Metrics,
+    ids: Mutex<IdGen>,
+    prefs: moka::sync::Cache<CustomerId, Arc<CustomerPrefs>>,
+    deadlines: tokio::sync::mpsc::UnboundedSender<(OrderId, DateTime<FixedOffset>)>,
+}
+
+impl Shared {
+    /// A fresh id with `prefix`.
+    pub fn next_id(&self, prefix: char) -> String {
+        let now = self.clock.now_ms().max(0) as u64;
+        self.ids.lock().unwrap_or_else(|e| e.into_inner()).next(prefix, now)
+    }
+
+    /// The customer's favourite and blocked workers (cached briefly).
+    pub async fn prefs(&self, customer: &CustomerId) -> Arc<CustomerPrefs> {
+        if let Some(p) = self.prefs.get(customer) {
+            return p;
+        }
+        match self.db.get_prefs(customer).await {
+            Ok(p) => {
+                let p = Arc::new(p);
+                self.prefs.insert(customer.clone(), p.clone());
+                p
+            }
+            Err(e) => {
+                tracing::warn!(%customer, error = %e, "could not read preferences; using none");
+                Arc::new(CustomerPrefs::default())
+            }
+        }
+    }
+
+    /// Adds `worker` to the customer's blocked list.
+    pub async fn block_worker(&self, customer: &CustomerId, worker: &WorkerId) -> Result<(), EngineError> {
+        let mut prefs = (*self.prefs(customer).await).clone();
+        if !prefs.blocked.contains(worker) {
+            prefs.blocked.push(worker.clone());
+            prefs.favourites.retain(|w| w != worker);
+            self.db.set_prefs(customer, &prefs).await?;
+        }
+        self.prefs.invalidate(customer);
+        Ok(())
+    }
+
+    /// Replaces the customer's preferences.
+    pub async fn set_prefs(&self, customer: &CustomerId, prefs: CustomerPrefs) -> Result<(), EngineError> {
+        self.db.set_prefs(customer, &prefs).await?;
+        self.prefs.invalidate(customer);
+        Ok(())
+    }
+
+    /// Arranges for `order` to be told when its payment window closes.
+    pub fn schedule_expiry(&self, order: &OrderId, at: DateTime<FixedOffset>) {
+        let _ = self.deadlines.send((order.clone(), at));
+    }
+
+    /// Tells a worker actor it no longer holds `order`.
+    pub fn release_worker(&self, worker: &WorkerId, order: &OrderId) {
+        if let Some(cell) = self.workers.lookup(worker.as_str()) {
+            worker_actor::send_to_worker(&self.directory, &cell, worker_actor::WorkerMsg::Release { order: order.clone() });
+        }
+    }
+
+    /// Sends a changed profile to the worker's actor, if live.
+    pub fn update_worker_actor(&self, worker: Worker) {
+        if let Some(cell) = self.workers.lookup(worker.id.as_str()) {
+            let id = worker.id.clone();
+            if !worker_actor::send_to_worker(&self.directory, &cell, worker_actor::WorkerMsg::Update(Box::new(worker))) {
+                tracing::warn!(worker = %id, "worker actor gone; the update applies on its restart");
+            }
+        }
+    }
+}

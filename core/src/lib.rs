@@ -29,7 +29,7 @@ pub use money::Money;
 pub use order::{AssignedWorker, Order, OrderRequest, PaymentInfo};
 pub use slot::{Slot, SlotRange};
 pub use state::{OrderEvent, OrderState};
-pub use worker::{SkillLevel, Worker, WorkingHours};
+pub use worker::{SkillLevel, Worker, WorkerPatch, WorkingHours};
 
 /// The local offset customers and workers live in unless told otherwise (+08:00).
 pub fn default_offset() -> chrono::FixedOffset {

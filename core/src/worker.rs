@@ -151,6 +151,51 @@ impl Worker {
     }
 }
 
+/// A partial update of a worker's profile (`PATCH /v1/workers/{id}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New skills (replaces the whole set).
+    pub skills: Option<BTreeMap<Service, SkillLevel>>,
+    /// New home location.
+    pub home: Option<GeoPoint>,
+    /// New travel radius.
+    pub radius_km: Option<f64>,
+    /// New working hours.
+    pub hours: Option<WorkingHours>,
+    /// Take or stop taking jobs.
+    pub active: Option<bool>,
+}
+
+impl WorkerPatch {
+    /// `worker` with the patch applied, checked.
+    pub fn apply(&self, worker: &Worker) -> Result<Worker, DomainError> {
+        let mut w = worker.clone();
+        if let Some(v) = &self.name {
+            w.name = v.clone();
+        }
+        if let Some(v) = &self.skills {
+            w.skills = v.clone();
+        }
+        if let Some(v) = self.home {
+            w.home = v;
+        }
+        if let Some(v) = self.radius_km {
+            w.radius_km = v;
+        }
+        if let Some(v) = &self.hours {
+            w.hours = v.clone();
+        }
+        if let Some(v) = self.active {
+            w.active = v;
+        }
+        w.validate()?;
+        Ok(w)
+    }
+}
+
 mod weekdays {
     use chrono::Weekday;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -248,5 +293,9 @@ mod tests {
         assert!(w.serves(Service::Cleaning, &GeoPoint { lat: 31.25, lon: 121.47 }));
         assert!(!w.serves(Service::Plumbing, &GeoPoint { lat: 31.25, lon: 121.47 }));
         assert!(!w.serves(Service::Cleaning, &GeoPoint { lat: 32.25, lon: 121.47 }));
+        let patched = WorkerPatch { radius_km: Some(200.0), ..Default::default() }.apply(&w);
+        assert!(patched.is_err(), "radius over 100 km is refused");
+        let patched = WorkerPatch { active: Some(false), ..Default::default() }.apply(&w).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!patched.active && patched.name == w.name);
     }
 }

@@ -1,1 +1,102 @@
-//! placeholder
+//! The warp edge: parses, authorizes, calls the engine, renders. Thin on
+//! purpose: no domain rule lives here.
+
+pub mod auth;
+pub mod error;
+pub mod openapi;
+mod routes;
+
+pub use error::ApiError;
+
+use autoglm_actors::Engine;
+use autoglm_core::auth::TokenKey;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Engine,
+    /// Key that signs and verifies bearer tokens.
+    pub tokens: TokenKey,
+    /// Largest accepted request body in bytes.
+    pub body_limit: u64,
+    /// Whether the node takes traffic (false while starting or draining).
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// State for `engine` with tokens signed by `tokens`.
+    pub fn new(engine: Engine, tokens: TokenKey) -> Self {
+        Self { engine, tokens, body_limit: 64 * 1024, ready: Arc::new(AtomicBool::new(true)) }
+    }
+
+    /// Whether the node takes traffic.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+}
+
+/// Every route of the node, with JSON errors for anything that does not match.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    routes::orders(state.clone())
+        .or(routes::workers(state.clone()))
+        .unify()
+        .or(routes::payments(state.clone()))
+        .unify()
+        .or(routes::system(state))
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .boxed()
+}
+
+/// Serves `routes(state)` on `listener` until `shutdown` resolves, then
+/// finishes in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
+    warp::serve(routes(state)).incoming(listener).graceful(shutdown).run().await;
+}
+
+/// A JSON body of at most the configured size, parsed into `T`; unknown
+/// fields and malformed JSON get a 400 that says where.
+pub(crate) fn json_body<T: DeserializeOwned + Send>(state: &AppState) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
+    warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(|bytes: bytes::Bytes| async move {
+        parse_json(&bytes).map_err(warp::reject::custom)
+    })
+}
+
+/// An optional JSON body: empty means `T::default()`.
+pub(crate) fn optional_json_body<T: DeserializeOwned + Default + Send>(
+    state: &AppState,
+) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
+    warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(|bytes: bytes::Bytes| async move {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(T::default());
+        }
+        parse_json(&bytes).map_err(warp::reject::custom)
+    })
+}
+
+/// Parses JSON with an error message that names the problem and position.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// Renders `value` as JSON with `status`.
+pub(crate) fn json_reply<T: serde::Serialize>(value: &T, status: warp::http::StatusCode) -> Response {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+/// Renders a handler's result: the value as 200 JSON, or the error.
+pub(crate) fn render<T: serde::Serialize>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(v) => json_reply(&v, warp::http::StatusCode::OK),
+        Err(e) => e.into_response(),
+    }
+}

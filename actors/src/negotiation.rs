@@ -1,0 +1,205 @@
+//! The contract net (DESIGN.md §2): call for proposals to the process group
+//! of the order's service and cell, collect bids until the deadline, rank
+//! them, award the best, let the database confirm, and move to the next bid
+//! when a worker lost a race. A second round widens the area; when nobody
+//! can come, workers suggest other times.
+
+use crate::groups::group_name;
+use crate::worker_actor::{send_to_worker, WorkerMsg};
+use crate::{EngineError, Shared};
+use autoglm_core::dispatch::{Bid, CallForProposals};
+use autoglm_core::slot::{Slot, SlotRange};
+use autoglm_core::{Order, WorkerId};
+use autoglm_storage::{OrderChange, WriteError};
+use chrono::{DateTime, FixedOffset};
+use futures::stream::{FuturesUnordered, StreamExt};
+use rand::seq::SliceRandom;
+use ractor::ActorCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a negotiation ended.
+#[derive(Debug)]
+pub enum Placement {
+    /// A worker accepted and the database committed: the order as it now is.
+    Placed(Order),
+    /// Nobody could take it; other start times that could work.
+    Nobody {
+        /// Suggested start times, earliest first.
+        alternatives: Vec<DateTime<FixedOffset>>,
+    },
+}
+
+/// Negotiates `range` for `order`. `make` turns the winning bid into the
+/// change to commit; `prefer` (the current worker on a reschedule) is tried
+/// first when it bids.
+#[allow(clippy::too_many_arguments)]
+pub async fn place<F>(
+    shared: &Shared,
+    order: &Order,
+    range: SlotRange,
+    excluded: Vec<WorkerId>,
+    favourites: &[WorkerId],
+    prefer: Option<&WorkerId>,
+    mut make: F,
+) -> Result<Placement, EngineError>
+where
+    F: FnMut(&Order, &Bid) -> Result<OrderChange, EngineError>,
+{
+    let dispatch = &shared.cfg.dispatch;
+    let mut members = ractor::pg::get_members(&group_name(order.service, order.address.point().cell()));
+    members.shuffle(&mut rand::thread_rng());
+    // Favourites and the preferred worker are always asked first.
+    members.sort_by_key(|cell| {
+        let w = shared.directory.worker_of(cell.get_id());
+        let wanted = w.as_ref().is_some_and(|w| Some(w) == prefer || favourites.contains(w));
+        !wanted
+    });
+    let fanout = dispatch.max_fanout.max(1);
+    for factor in [1.0, dispatch.widen_radius_factor.max(1.0)] {
+        let cfp = Arc::new(CallForProposals {
+            order: order.id.clone(),
+            service: order.service,
+            place: order.address.point(),
+            range,
+            favourites: favourites.to_vec(),
+            excluded: excluded.clone(),
+            radius_factor: factor,
+        });
+        for chunk in members.chunks(fanout) {
+            let bids = collect_bids(shared, chunk, &cfp).await;
+            if bids.is_empty() {
+                continue;
+            }
+            let cells: HashMap<WorkerId, ActorCell> = bids.iter().map(|(b, c)| (b.worker.clone(), c.clone())).collect();
+            let mut ranked = shared.weights.rank(bids.into_iter().map(|(b, _)| b).collect());
+            if let Some(p) = prefer {
+                if let Some(i) = ranked.iter().position(|b| &b.worker == p) {
+                    let b = ranked.remove(i);
+                    ranked.insert(0, b);
+                }
+            }
+            for bid in ranked {
+                let Some(cell) = cells.get(&bid.worker) else { continue };
+                if !award(shared, cell, &bid.worker, order, range).await {
+                    continue;
+                }
+                let release = || {
+                    send_to_worker(&shared.directory, cell, WorkerMsg::Release { order: order.id.clone() });
+                };
+                let mut change = match make(order, &bid) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        release();
+                        return Err(e);
+                    }
+                };
+                change.expected_version = Some(order.version);
+                let next = change.order.clone();
+                match shared.writer.submit(change).await {
+                    Ok(()) => {
+                        send_to_worker(&shared.directory, cell, WorkerMsg::Confirm { order: order.id.clone(), range });
+                        shared.cache.put(&next).await;
+                        return Ok(Placement::Placed(next));
+                    }
+                    Err(WriteError::SlotTaken { .. }) => {
+                        // The database is the arbiter: someone else got the slot
+                        // (a node that owned this worker before, say). Next bid.
+                        shared.metrics.lost_race();
+                        release();
+                    }
+                    Err(e) => {
+                        release();
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+    }
+    let alternatives = suggest(shared, &members, order, range).await;
+    Ok(Placement::Nobody { alternatives })
+}
+
+/// Sends the call for proposals to `cells` and gathers bids until every
+/// worker answered or the deadline passed.
+async fn collect_bids(shared: &Shared, cells: &[ActorCell], cfp: &Arc<CallForProposals>) -> Vec<(Bid, ActorCell)> {
+    let deadline = tokio::time::Instant::now() + shared.cfg.dispatch.bid_deadline();
+    let mut pending = FuturesUnordered::new();
+    for cell in cells {
+        let (tx, rx) = ractor::concurrency::oneshot();
+        if send_to_worker(&shared.directory, cell, WorkerMsg::Cfp(cfp.clone(), tx.into())) {
+            let cell = cell.clone();
+            pending.push(async move { (cell, rx.await) });
+        }
+    }
+    shared.metrics.cfp(pending.len());
+    let mut bids = Vec::new();
+    while let Ok(Some((cell, answer))) = tokio::time::timeout_at(deadline, pending.next()).await {
+        if let Ok(Some(bid)) = answer {
+            bids.push((bid, cell));
+        }
+    }
+    shared.metrics.bids(bids.len());
+    bids
+}
+
+/// Awards the job to one worker; true when the worker holds the slots.
+async fn award(shared: &Shared, cell: &ActorCell, worker: &WorkerId, order: &Order, range: SlotRange) -> bool {
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let msg = WorkerMsg::Award { order: order.id.clone(), range, reply: tx.into() };
+    if !send_to_worker(&shared.directory, cell, msg) {
+        return false;
+    }
+    match tokio::time::timeout(award_timeout(shared), rx).await {
+        Ok(Ok(Ok(()))) => true,
+        Ok(Ok(Err(reason))) => {
+            tracing::debug!(%worker, order = %order.id, %reason, "award refused");
+            shared.metrics.lost_race();
+            false
+        }
+        _ => {
+            tracing::warn!(%worker, order = %order.id, "worker did not answer the award");
+            // It may still hold the slots; tell it to let go (the hold also expires).
+            send_to_worker(&shared.directory, cell, WorkerMsg::Release { order: order.id.clone() });
+            false
+        }
+    }
+}
+
+/// Other start times at which some worker of the group could come.
+async fn suggest(shared: &Shared, members: &[ActorCell], order: &Order, range: SlotRange) -> Vec<DateTime<FixedOffset>> {
+    let want = shared.cfg.dispatch.alternatives;
+    if want == 0 {
+        return Vec::new();
+    }
+    let mut pending = FuturesUnordered::new();
+    for cell in members.iter().take(shared.cfg.dispatch.max_fanout.max(1)) {
+        let (tx, rx) = ractor::concurrency::oneshot();
+        let msg = WorkerMsg::Suggest {
+            order: order.id.clone(),
+            from: Slot(range.start.0 + 1),
+            len: range.len() as i64,
+            reply: tx.into(),
+        };
+        if send_to_worker(&shared.directory, cell, msg) {
+            pending.push(rx);
+        }
+    }
+    let deadline = tokio::time::Instant::now() + shared.cfg.dispatch.bid_deadline();
+    let mut starts = Vec::new();
+    while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, pending.next()).await {
+        if let Ok(s) = answer {
+            starts.extend(s);
+        }
+    }
+    starts.sort();
+    starts.dedup();
+    starts.truncate(want);
+    starts.into_iter().map(|s| s.start_at(shared.offset)).collect()
+}
+
+/// How long to wait for one worker's answer to an award.
+pub fn award_timeout(shared: &Shared) -> Duration {
+    shared.cfg.dispatch.bid_deadline() * 4
+}

@@ -1,0 +1,263 @@
+//! `WorkerActor`: one per worker. Holds the worker's calendar in memory (the
+//! fast no-double-booking check), answers calls for proposals with bids, and
+//! holds slots for awarded orders until the database confirms them.
+
+use crate::groups::{self, Directory};
+use crate::Shared;
+use autoglm_core::calendar::Calendar;
+use autoglm_core::dispatch::{self, Bid, CallForProposals};
+use autoglm_core::slot::{Slot, SlotRange};
+use autoglm_core::{OrderId, Worker, WorkerId};
+use autoglm_supervisor::{Inbox, Inspect, Probe};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages a worker actor takes.
+pub enum WorkerMsg {
+    /// A call for proposals; the reply is a bid or `None`.
+    Cfp(Arc<CallForProposals>, RpcReplyPort<Option<Bid>>),
+    /// The order awards the job: hold the slots tentatively, or refuse.
+    Award { order: OrderId, range: SlotRange, reply: RpcReplyPort<Result<(), String>> },
+    /// The database committed the reservation: the hold is firm.
+    Confirm { order: OrderId, range: SlotRange },
+    /// The order no longer needs this worker.
+    Release { order: OrderId },
+    /// A tentative hold's time is up.
+    ExpireHold { order: OrderId },
+    /// Start slots at which the worker could do a job of `len` slots.
+    Suggest { order: OrderId, from: Slot, len: i64, reply: RpcReplyPort<Vec<Slot>> },
+    /// The worker's profile changed.
+    Update(Box<Worker>),
+    /// Fail on purpose (supervision drills and tests).
+    Fail(String),
+}
+
+/// The actor behaviour.
+pub struct WorkerActor;
+
+/// How a worker actor starts.
+pub struct WorkerArgs {
+    /// The worker (None: load from the database, as on a restart).
+    pub worker: Option<Worker>,
+    /// Its id.
+    pub id: WorkerId,
+    /// Its entry in the live registry (made by the supervisor).
+    pub probe: Probe,
+    /// Engine resources.
+    pub shared: Arc<Shared>,
+}
+
+/// A worker actor's state.
+pub struct WorkerState {
+    worker: Worker,
+    calendar: Calendar,
+    groups: Vec<String>,
+    tentative: HashMap<OrderId, u64>,
+    hold_seq: u64,
+    bids: u64,
+    awards: u64,
+    probe: Probe,
+    inbox: Inbox,
+    shared: Arc<Shared>,
+}
+
+impl Inspect for WorkerState {
+    fn kind(&self) -> &'static str {
+        "worker"
+    }
+
+    fn snapshot_state(&self) -> String {
+        if self.worker.active { "available" } else { "inactive" }.into()
+    }
+
+    fn snapshot_fields(&self) -> serde_json::Value {
+        json!({
+            "name": self.worker.name,
+            "skills": self.worker.skills,
+            "bookings": self.calendar.len(),
+            "tentative": self.tentative.len(),
+            "bids": self.bids,
+            "awards": self.awards,
+            "groups": self.groups.len(),
+        })
+    }
+}
+
+impl WorkerState {
+    fn join_groups(&mut self, myself: &ActorRef<WorkerMsg>) {
+        self.leave_groups(myself);
+        if !self.worker.active {
+            return;
+        }
+        let factor = self.shared.cfg.dispatch.widen_radius_factor.max(1.0);
+        self.groups = groups::groups_of(&self.worker, factor);
+        for g in &self.groups {
+            ractor::pg::join(g.clone(), vec![myself.get_cell()]);
+        }
+    }
+
+    fn leave_groups(&mut self, myself: &ActorRef<WorkerMsg>) {
+        for g in self.groups.drain(..) {
+            ractor::pg::leave(g, vec![myself.get_cell()]);
+        }
+    }
+
+    fn publish(&self) {
+        self.probe.publish_from(self);
+    }
+}
+
+impl Actor for WorkerActor {
+    type Msg = WorkerMsg;
+    type State = WorkerState;
+    type Arguments = WorkerArgs;
+
+    async fn pre_start(&self, myself: ActorRef<WorkerMsg>, args: WorkerArgs) -> Result<WorkerState, ActorProcessingErr> {
+        let shared = args.shared;
+        let worker = match args.worker {
+            Some(w) => w,
+            None => shared
+                .db
+                .get_worker(&args.id)
+                .await?
+                .ok_or_else(|| format!("worker {} is not in the database", args.id))?,
+        };
+        // Rehydrate the calendar from committed reservations: after a restart
+        // the tentative holds are gone, the firm ones come back.
+        let mut calendar = Calendar::new();
+        let now_slot = Slot::containing(&chrono::Utc::now());
+        let rows = shared.db.reservations_of(&worker.id, Slot(now_slot.0 - 48)).await?;
+        for (order, range) in group_runs(rows) {
+            if calendar.hold(range, &order, true).is_err() {
+                tracing::error!(worker = %worker.id, %order, "conflicting reservations in the database");
+            }
+        }
+        let probe = args.probe;
+        let inbox = probe.inbox();
+        shared.directory.set(myself.get_id(), &worker.id, inbox.clone());
+        let mut state = WorkerState {
+            worker,
+            calendar,
+            groups: Vec::new(),
+            tentative: HashMap::new(),
+            hold_seq: 0,
+            bids: 0,
+            awards: 0,
+            probe,
+            inbox,
+            shared,
+        };
+        state.join_groups(&myself);
+        state.publish();
+        Ok(state)
+    }
+
+    async fn post_stop(&self, myself: ActorRef<WorkerMsg>, state: &mut WorkerState) -> Result<(), ActorProcessingErr> {
+        state.leave_groups(&myself);
+        state.shared.directory.remove(myself.get_id());
+        state.probe.deregister();
+        Ok(())
+    }
+
+    async fn handle(&self, myself: ActorRef<WorkerMsg>, msg: WorkerMsg, state: &mut WorkerState) -> Result<(), ActorProcessingErr> {
+        state.inbox.dequeued();
+        let tz = state.shared.offset;
+        match msg {
+            WorkerMsg::Cfp(cfp, reply) => {
+                let bid = dispatch::evaluate(&state.worker, &state.calendar, &cfp, tz);
+                if bid.is_some() {
+                    state.bids += 1;
+                }
+                let _ = reply.send(bid);
+            }
+            WorkerMsg::Award { order, range, reply } => {
+                let result = state.calendar.hold(range, &order, false).map_err(|c| c.to_string());
+                if result.is_ok() {
+                    state.awards += 1;
+                    state.hold_seq += 1;
+                    state.tentative.insert(order.clone(), state.hold_seq);
+                    let ttl = Duration::from_millis(state.shared.cfg.dispatch.hold_ttl_ms);
+                    let target = myself.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(ttl).await;
+                        let _ = target.cast(WorkerMsg::ExpireHold { order });
+                    });
+                }
+                let _ = reply.send(result);
+                state.publish();
+            }
+            WorkerMsg::Confirm { order, range } => {
+                state.tentative.remove(&order);
+                if state.calendar.hold(range, &order, true).is_err() {
+                    // The database is the arbiter: it committed this order, so
+                    // any tentative hold in the way loses.
+                    evict_overlapping(state, &range, &order);
+                    let _ = state.calendar.hold(range, &order, true);
+                }
+                state.publish();
+            }
+            WorkerMsg::Release { order } => {
+                state.tentative.remove(&order);
+                state.calendar.release(&order);
+                state.publish();
+            }
+            WorkerMsg::ExpireHold { order } => {
+                if state.tentative.remove(&order).is_some() {
+                    tracing::debug!(worker = %state.worker.id, %order, "tentative hold expired");
+                    state.calendar.release(&order);
+                    state.publish();
+                }
+            }
+            WorkerMsg::Suggest { order, from, len, reply } => {
+                let n = state.shared.cfg.dispatch.alternatives;
+                let starts = dispatch::free_starts(&state.worker, &state.calendar, &order, from, len, 14 * 48, n, tz);
+                let _ = reply.send(starts);
+            }
+            WorkerMsg::Update(worker) => {
+                state.worker = *worker;
+                state.join_groups(&myself);
+                state.publish();
+            }
+            WorkerMsg::Fail(reason) => return Err(reason.into()),
+        }
+        Ok(())
+    }
+}
+
+fn evict_overlapping(state: &mut WorkerState, range: &SlotRange, keep: &OrderId) {
+    let losers: Vec<OrderId> = state
+        .calendar
+        .bookings()
+        .filter(|(o, b)| *o != keep && b.range.overlaps(range))
+        .map(|(o, _)| o.clone())
+        .collect();
+    for o in losers {
+        tracing::warn!(worker = %state.worker.id, order = %o, "hold evicted by a committed reservation");
+        state.tentative.remove(&o);
+        state.calendar.release(&o);
+    }
+}
+
+/// Turns (slot, order) rows into one contiguous range per order.
+fn group_runs(rows: Vec<(Slot, OrderId)>) -> Vec<(OrderId, SlotRange)> {
+    let mut by_order: HashMap<OrderId, SlotRange> = HashMap::new();
+    for (slot, order) in rows {
+        by_order
+            .entry(order)
+            .and_modify(|r| {
+                r.start = r.start.min(slot);
+                r.end = r.end.max(Slot(slot.0 + 1));
+            })
+            .or_insert(SlotRange { start: slot, end: Slot(slot.0 + 1) });
+    }
+    by_order.into_iter().collect()
+}
+
+/// Sends `msg` to a worker actor cell, counting it in the worker's inbox.
+pub fn send_to_worker(directory: &Directory, cell: &ractor::ActorCell, msg: WorkerMsg) -> bool {
+    directory.enqueued(cell.get_id());
+    cell.send_message(msg).is_ok()
+}

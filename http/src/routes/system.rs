@@ -1,0 +1,140 @@
+//! Tokens, operations and the endpoints every node serves to anyone:
+//! health, readiness, metrics, the OpenAPI document.
+
+use crate::auth;
+use crate::{json_body, json_reply, render, ApiError, AppState};
+use autoglm_actors::Caller;
+use autoglm_core::auth::{Claims, Role};
+use serde::Deserialize;
+use serde_json::json;
+use std::fmt::Write;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    role: Role,
+    subject: String,
+    ttl_secs: Option<i64>,
+}
+
+/// Longest token lifetime: one year.
+const MAX_TTL_SECS: i64 = 365 * 24 * 3600;
+
+/// System routes.
+pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
+    let s = state.clone();
+    let tokens = warp::path!("v1" / "auth" / "tokens")
+        .and(warp::post())
+        .and(auth::role(s.clone(), Role::Admin))
+        .and(json_body::<TokenRequest>(&s))
+        .then(move |_: Caller, req: TokenRequest| {
+            let s = s.clone();
+            async move {
+                let ttl = req.ttl_secs.unwrap_or(30 * 24 * 3600);
+                if !(60..=MAX_TTL_SECS).contains(&ttl) {
+                    return ApiError::bad_request("ttl_secs must be between 60 and one year").into_response();
+                }
+                if autoglm_core::CustomerId::parse(&req.subject).is_err() {
+                    return ApiError::bad_request("subject must be 1 to 64 letters, digits, '-' or '_'").into_response();
+                }
+                let exp = chrono::Utc::now().timestamp() + ttl;
+                let token = s.tokens.issue(&Claims { role: req.role, sub: req.subject.clone(), exp });
+                json_reply(&json!({ "token": token, "role": req.role, "subject": req.subject, "expires_at": exp }), StatusCode::CREATED)
+            }
+        });
+
+    let s = state.clone();
+    let actors = warp::path!("ops" / "actors")
+        .and(warp::get())
+        .and(auth::role(s.clone(), Role::Admin))
+        .then(move |_: Caller| {
+            let s = s.clone();
+            async move {
+                let tree = s.engine.actors();
+                let counts = s.engine.actor_counts();
+                json_reply(&json!({ "node": s.engine.registry().node(), "counts": counts, "tree": tree }), StatusCode::OK)
+            }
+        });
+
+    let s = state.clone();
+    let drill = warp::path!("ops" / "actors" / String / String / "fail")
+        .and(warp::post())
+        .and(auth::role(s.clone(), Role::Admin))
+        .then(move |kind: String, id: String, _: Caller| {
+            let s = s.clone();
+            async move {
+                let result = s.engine.fail_actor(&kind, &id).await.map(|()| json!({ "failed": format!("{kind}/{id}") }));
+                render(result.map_err(ApiError::from))
+            }
+        });
+
+    let s = state.clone();
+    let invariants = warp::path!("ops" / "invariants")
+        .and(warp::get())
+        .and(auth::role(s.clone(), Role::Admin))
+        .then(move |_: Caller| {
+            let s = s.clone();
+            async move { render(s.engine.check_invariants().await.map_err(ApiError::from)) }
+        });
+
+    let healthz = warp::path!("healthz").and(warp::get()).map(|| json_reply(&json!({ "status": "ok" }), StatusCode::OK));
+
+    let s = state.clone();
+    let readyz = warp::path!("readyz").and(warp::get()).then(move || {
+        let s = s.clone();
+        async move {
+            let db_ok = s.engine.shared().db.conn().ping().await.is_ok();
+            let ready = s.is_ready() && db_ok;
+            let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            json_reply(&json!({ "ready": ready, "database": db_ok, "accepting": s.is_ready() }), status)
+        }
+    });
+
+    let s = state.clone();
+    let metrics = warp::path!("metrics").and(warp::get()).map(move || {
+        let body = render_metrics(&s);
+        warp::reply::with_header(body, "content-type", "text/plain; version=0.0.4").into_response()
+    });
+
+    let openapi = warp::path!("openapi.json").and(warp::get()).map(|| json_reply(&crate::openapi::document(), StatusCode::OK));
+
+    tokens
+        .or(actors)
+        .unify()
+        .or(drill)
+        .unify()
+        .or(invariants)
+        .unify()
+        .or(healthz)
+        .unify()
+        .or(readyz)
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(openapi)
+        .unify()
+        .boxed()
+}
+
+/// Prometheus text exposition of the engine's counters and gauges.
+fn render_metrics(s: &AppState) -> String {
+    let mut out = String::new();
+    for (name, help, value) in s.engine.shared().metrics.all() {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    }
+    let _ = writeln!(out, "# HELP autoglm_actors_alive Live actors by kind.\n# TYPE autoglm_actors_alive gauge");
+    for (kind, n) in s.engine.actor_counts() {
+        let _ = writeln!(out, "autoglm_actors_alive{{kind=\"{kind}\"}} {n}");
+    }
+    let w = s.engine.shared().writer.stats();
+    let _ = writeln!(
+        out,
+        "# HELP autoglm_writer_batches_total Group commits.\n# TYPE autoglm_writer_batches_total counter\nautoglm_writer_batches_total {}\n# HELP autoglm_writer_changes_total Changes committed by the writer.\n# TYPE autoglm_writer_changes_total counter\nautoglm_writer_changes_total {}",
+        w.batches, w.changes
+    );
+    out
+}

@@ -1,0 +1,229 @@
+//! `autoglm.toml`: typed, versioned, every key documented in the example
+//! file; `${VAR}` is replaced by the environment variable VAR (for secrets).
+
+use anyhow::{bail, Context, Result};
+use autoglm_actors::config::{ActorConfig, DispatchConfig, PaymentConfig};
+use autoglm_actors::EngineConfig;
+use autoglm_core::policy::Policies;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The only config version this build reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The node's configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// HTTP edge.
+    pub server: ServerConfig,
+    /// Relational database.
+    pub database: DatabaseConfig,
+    /// Redis (optional: in-process caches when absent).
+    pub redis: RedisConfig,
+    /// Order read cache.
+    pub cache: CacheSection,
+    /// Group-commit writer.
+    pub writer: WriterSection,
+    /// Node number in generated ids.
+    pub node_id: u16,
+    /// Local offset of customers, minutes east of UTC.
+    pub utc_offset_minutes: i32,
+    /// Contract-net dispatch.
+    pub dispatch: DispatchConfig,
+    /// Prices, windows, fees.
+    pub policy: Policies,
+    /// Actor lifetimes and restarts.
+    pub actors: ActorConfig,
+    /// Payment gateway.
+    pub payments: PaymentConfig,
+    /// Tokens.
+    pub auth: AuthConfig,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Folder for the SQLite file and the node's secret key.
+    pub data_dir: PathBuf,
+    /// Largest request body, bytes.
+    pub body_limit_bytes: u64,
+    /// Seconds to finish in-flight requests on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…`, `postgres://…` or `mysql://…`; empty: SQLite in the data dir.
+    pub url: String,
+    /// Pool size (PostgreSQL, MariaDB).
+    pub max_connections: u32,
+}
+
+/// `[redis]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://host:port`; empty: no Redis (in-process caches only).
+    pub url: String,
+}
+
+/// `[cache]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSection {
+    /// Orders kept in process.
+    pub l1_capacity: u64,
+    /// Seconds an order stays in the in-process cache.
+    pub l1_ttl_secs: u64,
+    /// Seconds an order stays in Redis.
+    pub l2_ttl_secs: u64,
+}
+
+/// `[writer]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WriterSection {
+    /// Most changes per transaction.
+    pub max_batch: usize,
+    /// Longest wait for more changes after the first, microseconds.
+    pub max_wait_us: u64,
+    /// Changes queued before submitters wait.
+    pub queue: usize,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Token signing secret (use `${VAR}`); empty: the data dir's secret key.
+    pub token_secret: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let engine = EngineConfig::default();
+        Self {
+            version: CONFIG_VERSION,
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            redis: RedisConfig::default(),
+            cache: CacheSection::default(),
+            writer: WriterSection::default(),
+            node_id: 0,
+            utc_offset_minutes: 480,
+            dispatch: engine.dispatch,
+            policy: engine.policy,
+            actors: engine.actors,
+            payments: engine.payments,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into(), data_dir: "data".into(), body_limit_bytes: 64 * 1024, shutdown_grace_secs: 10 }
+    }
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        Self { l1_capacity: 100_000, l1_ttl_secs: 300, l2_ttl_secs: 600 }
+    }
+}
+
+impl Default for WriterSection {
+    fn default() -> Self {
+        Self { max_batch: 256, max_wait_us: 1000, queue: 16_384 }
+    }
+}
+
+impl Config {
+    /// Reads `path`, substituting `${VAR}`s, and checks it.
+    pub fn load(path: &Path) -> Result<Config> {
+        let raw = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = substitute_env(&raw)?;
+        let cfg: Config = toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+        if cfg.version != CONFIG_VERSION {
+            bail!("{}: config version {} is not supported (this build reads version {CONFIG_VERSION})", path.display(), cfg.version);
+        }
+        Ok(cfg)
+    }
+
+    /// The engine's part of the configuration.
+    pub fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            node_id: self.node_id,
+            utc_offset_minutes: self.utc_offset_minutes,
+            policy: self.policy.clone(),
+            dispatch: self.dispatch.clone(),
+            actors: self.actors.clone(),
+            payments: self.payments.clone(),
+        }
+    }
+
+    /// The database URL: the configured one, or SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.server.data_dir.join("autoglm.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+/// Replaces every `${NAME}` with the environment variable NAME; a missing
+/// variable is an error that names it.
+pub fn substitute_env(raw: &str) -> Result<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find('}').context("unterminated ${ in config")?;
+        let name = &after[..end];
+        let value = std::env::var(name).with_context(|| format!("config refers to ${{{name}}} but {name} is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_matches_defaults_where_it_says_so() {
+        let text = include_str!("../autoglm.example.toml");
+        let text = substitute_env(text).unwrap_or_else(|e| panic!("{e:#}"));
+        let cfg: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let defaults = Config::default();
+        assert_eq!(cfg.version, 1);
+        assert_eq!(cfg.dispatch.distance, 0.4);
+        assert_eq!(cfg.dispatch.skill, 0.6);
+        assert_eq!(cfg.policy, defaults.policy);
+        assert_eq!(cfg.server.listen, defaults.server.listen);
+        std::env::set_var("AUTOGLM_TEST_SECRET", "s3cr3t");
+        let text = substitute_env("[auth]\ntoken_secret = \"${AUTOGLM_TEST_SECRET}\"\n").unwrap_or_default();
+        let cfg: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.auth.token_secret, "s3cr3t");
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_variables_are_named() {
+        let err = toml::from_str::<Config>("[server]\nlisten = \"x\"\ncolour = 1\n").unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        let err = substitute_env("a = \"${AUTOGLM_SURELY_UNSET_VAR}\"").unwrap_err().to_string();
+        assert!(err.contains("AUTOGLM_SURELY_UNSET_VAR"), "{err}");
+    }
+}

@@ -1,0 +1,156 @@
+//! Wiring one node together: storage, caches, writer, gateway, engine and
+//! the HTTP edge. `autoglm serve` and the end-to-end tests both use it.
+
+use crate::config::Config;
+use crate::{demo, secrets};
+use anyhow::{Context, Result};
+use autoglm_actors::payments::SandboxGateway;
+use autoglm_actors::{Engine, EngineParts};
+use autoglm_core::auth::{Claims, Role, TokenKey};
+use autoglm_http::AppState;
+use autoglm_storage::{CacheConfig, Db, DbOptions, OrderCache, Writer, WriterConfig};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running node.
+pub struct Node {
+    /// Where the HTTP edge listens.
+    pub addr: SocketAddr,
+    /// Handlers' state (engine, token key).
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// How to start a node beyond its config file.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Seed this many demo workers when the database has none.
+    pub demo_workers: Option<usize>,
+}
+
+impl Node {
+    /// Base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A token this node accepts.
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        issue(&self.state.tokens, role, subject, 24 * 3600)
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.state.engine
+    }
+
+    /// Stops taking requests, finishes in-flight ones, stops the engine.
+    pub async fn stop(mut self) {
+        self.state.ready.store(false, Ordering::Relaxed);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.state.engine.shutdown().await;
+    }
+
+    /// Waits until the server task ends (after a shutdown signal).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.server).await;
+    }
+
+    /// Signals the server to stop accepting and drain.
+    pub fn begin_shutdown(&mut self) {
+        self.state.ready.store(false, Ordering::Relaxed);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Signs a token valid for `ttl_secs`.
+pub fn issue(key: &TokenKey, role: Role, subject: &str, ttl_secs: i64) -> String {
+    key.issue(&Claims { role, sub: subject.to_string(), exp: chrono::Utc::now().timestamp() + ttl_secs })
+}
+
+/// Starts a node: migrates the database, seeds the demo city if asked,
+/// starts the engine and serves HTTP on `cfg.server.listen`.
+pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
+    let data_dir = cfg.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let tokens = secrets::token_key(&cfg.auth.token_secret, &data_dir)?;
+    let callback_secret = secrets::callback_secret(&cfg.payments.callback_secret, &data_dir)?;
+
+    let url = cfg.database_url();
+    let db_opts = DbOptions {
+        max_connections: if cfg.database.max_connections == 0 { 16 } else { cfg.database.max_connections },
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&url, &db_opts).await.with_context(|| format!("connecting to the {} database", scheme(&url)))?;
+    db.migrate().await.context("migrating the database")?;
+    tracing::info!(backend = db.backend(), "database ready");
+
+    if let Some(n) = opts.demo_workers {
+        if db.count_workers().await? == 0 {
+            for w in demo::workers(n, 2026) {
+                db.upsert_worker(&w).await?;
+            }
+            tracing::info!(workers = n, "seeded the demo city");
+        }
+    }
+
+    let redis = if cfg.redis.url.is_empty() {
+        None
+    } else {
+        Some(autoglm_storage::connect_redis(&cfg.redis.url).await.context("connecting to Redis")?)
+    };
+    let cache = OrderCache::new(
+        CacheConfig {
+            l1_capacity: cfg.cache.l1_capacity,
+            l1_ttl: Duration::from_secs(cfg.cache.l1_ttl_secs),
+            l2_ttl: Duration::from_secs(cfg.cache.l2_ttl_secs),
+        },
+        redis,
+    );
+    let writer = Writer::spawn(
+        db.clone(),
+        WriterConfig {
+            max_batch: cfg.writer.max_batch.max(1),
+            max_wait: Duration::from_micros(cfg.writer.max_wait_us),
+            queue: cfg.writer.queue.max(16),
+        },
+    );
+    let sandbox = Arc::new(SandboxGateway::new(callback_secret));
+    let engine = Engine::start(EngineParts {
+        cfg: cfg.engine(),
+        db,
+        writer,
+        cache,
+        gateway: sandbox.clone(),
+        sandbox: Some(sandbox.clone()),
+        node: format!("node-{}", cfg.node_id),
+    })
+    .await
+    .context("starting the engine")?;
+
+    let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.server.listen))?;
+    let addr = listener.local_addr()?;
+    sandbox.set_callback_url(format!("http://{addr}/v1/payments/callback"));
+
+    let mut state = AppState::new(engine, tokens);
+    state.body_limit = cfg.server.body_limit_bytes;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(autoglm_http::serve(listener, state.clone(), async move {
+        let _ = rx.await;
+    }));
+    Ok(Node { addr, state, shutdown: Some(tx), server })
+}
+
+fn scheme(url: &str) -> &str {
+    url.split(':').next().unwrap_or("database")
+}

@@ -1,0 +1,398 @@
+//! The single write primitive: an [`OrderChange`] is everything one
+//! transition writes (the order, its event, reservations, payment,
+//! idempotency key, worker), applied atomically.
+//!
+//! [`Db::apply`] writes one change in its own transaction; the group-commit
+//! [`Writer`](crate::Writer) writes many in one, using the batch functions here.
+
+use crate::db::{now_ms, upsert_workers, Db};
+use crate::entity::{idempotency_keys, order_events, orders, payments, reservations};
+use crate::error::{is_transient, is_unique_violation, StorageError, WriteError};
+use crate::rows::{self, IdempotencyRow, NewEvent, PaymentRow};
+use autoglm_core::{Order, OrderId, Slot, SlotRange, Worker, WorkerId};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use std::collections::{BTreeMap, HashSet};
+
+/// Everything one order transition writes, atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderChange {
+    /// The order's full new value (upserted).
+    pub order: Order,
+    /// `None`: insert a new order; `Some(v)`: update only if the stored version is `v`.
+    pub expected_version: Option<i64>,
+    /// An `order_events` row (version and to-state taken from `order`).
+    pub event: Option<NewEvent>,
+    /// Delete this order's reservation rows first.
+    pub release_reservations: bool,
+    /// Reserve these slots of this worker; a taken one fails the change.
+    pub reserve: Option<(WorkerId, SlotRange)>,
+    /// A payment to upsert.
+    pub payment: Option<PaymentRow>,
+    /// An idempotency key to insert; a duplicate fails the change.
+    pub idempotency: Option<IdempotencyRow>,
+    /// A worker to upsert (e.g. their rating changed).
+    pub worker_update: Option<Worker>,
+}
+
+impl OrderChange {
+    /// A change that inserts `order` and nothing else.
+    pub fn insert(order: Order) -> Self {
+        Self::new(order, None)
+    }
+
+    /// A change that updates `order` from `expected_version` and nothing else.
+    pub fn update(order: Order, expected_version: i64) -> Self {
+        Self::new(order, Some(expected_version))
+    }
+
+    fn new(order: Order, expected_version: Option<i64>) -> Self {
+        OrderChange {
+            order,
+            expected_version,
+            event: None,
+            release_reservations: false,
+            reserve: None,
+            payment: None,
+            idempotency: None,
+            worker_update: None,
+        }
+    }
+
+    /// Adds the event row.
+    pub fn with_event(mut self, event: NewEvent) -> Self {
+        self.event = Some(event);
+        self
+    }
+}
+
+/// Why one change failed, before it is turned into a [`WriteError`]
+/// (a taken slot is looked up only once the failed statement is rolled back).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Slot(WorkerId, SlotRange),
+    Stale(OrderId, Option<i64>),
+    Duplicate,
+    Db(DbErr),
+    Storage(StorageError),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        Failure::Storage(e)
+    }
+}
+
+impl Failure {
+    /// Whether retrying the whole transaction may succeed.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, Failure::Db(e) if is_transient(e))
+    }
+
+    /// The caller-facing error; `c` must be usable again (the failed
+    /// statement rolled back) to look up which slot was taken.
+    pub(crate) async fn resolve<C: ConnectionTrait>(self, c: &C) -> WriteError {
+        match self {
+            Failure::Slot(worker, range) => {
+                let taken = reservations::Entity::find()
+                    .filter(reservations::Column::WorkerId.eq(worker.0.clone()))
+                    .filter(reservations::Column::Slot.gte(range.start.0))
+                    .filter(reservations::Column::Slot.lt(range.end.0))
+                    .order_by_asc(reservations::Column::Slot)
+                    .one(c)
+                    .await;
+                // Not found: the holder rolled back meanwhile; the range start is as good a name as any.
+                let slot = match taken {
+                    Ok(Some(r)) => Slot(r.slot),
+                    _ => range.start,
+                };
+                WriteError::SlotTaken { worker, slot }
+            }
+            Failure::Stale(order, expected) => WriteError::StaleVersion { order, expected },
+            Failure::Duplicate => WriteError::DuplicateKey,
+            Failure::Db(e) => WriteError::Storage(e.into()),
+            Failure::Storage(e) => WriteError::Storage(e),
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: well under every backend's bound-parameter limit.
+const CHUNK: usize = 500;
+
+/// Writes one change on `c` (a transaction or savepoint), statement by statement.
+pub(crate) async fn apply_one<C: ConnectionTrait>(c: &C, ch: &OrderChange) -> Result<(), Failure> {
+    let order = &ch.order;
+    // The order row first: on SQLite a transaction that starts by writing
+    // waits for the write lock instead of failing on a stale read snapshot.
+    match ch.expected_version {
+        None => {
+            let row = rows::order_row(order, true)?;
+            if let Err(e) = orders::Entity::insert(row).exec_without_returning(c).await {
+                return Err(if is_unique_violation(&e) {
+                    Failure::Stale(order.id.clone(), None)
+                } else {
+                    Failure::Db(e)
+                });
+            }
+        }
+        Some(v) => {
+            let done = orders::Entity::update_many()
+                .set(rows::order_row(order, false)?)
+                .filter(orders::Column::Id.eq(order.id.0.clone()))
+                .filter(orders::Column::Version.eq(v))
+                .exec(c)
+                .await?;
+            if done.rows_affected != 1 {
+                return Err(Failure::Stale(order.id.clone(), Some(v)));
+            }
+        }
+    }
+    if ch.release_reservations {
+        reservations::Entity::delete_many()
+            .filter(reservations::Column::OrderId.eq(order.id.0.clone()))
+            .exec(c)
+            .await?;
+    }
+    if let Some((worker, range)) = &ch.reserve {
+        let rows = reservation_rows(&order.id, worker, range);
+        if let Err(e) = insert_chunked(c, rows).await {
+            return Err(if is_unique_violation(&e) {
+                Failure::Slot(worker.clone(), *range)
+            } else {
+                Failure::Db(e)
+            });
+        }
+    }
+    if let Some(ev) = &ch.event {
+        order_events::Entity::insert(event_row(order, ev)?)
+            .exec_without_returning(c)
+            .await?;
+    }
+    if let Some(p) = &ch.payment {
+        upsert_payments(c, std::slice::from_ref(p)).await?;
+    }
+    if let Some(k) = &ch.idempotency {
+        if let Err(e) = idempotency_keys::Entity::insert(idempotency_row(k))
+            .exec_without_returning(c)
+            .await
+        {
+            return Err(if is_unique_violation(&e) {
+                Failure::Duplicate
+            } else {
+                Failure::Db(e)
+            });
+        }
+    }
+    if let Some(w) = &ch.worker_update {
+        upsert_workers(c, std::slice::from_ref(w), now_ms()).await?;
+    }
+    Ok(())
+}
+
+/// Whether no two changes touch the same order, so that their statements can
+/// be merged into a few multi-row ones ([`apply_merged`]).
+pub(crate) fn mergeable(changes: &[&OrderChange]) -> bool {
+    let mut seen = HashSet::with_capacity(changes.len());
+    changes.iter().all(|c| seen.insert(c.order.id.as_str()))
+}
+
+/// Writes a batch of changes to distinct orders with one multi-row statement
+/// per table (one UPDATE per updated order). Any failure fails the batch: the
+/// caller rolls back and retries change by change to tell who failed.
+pub(crate) async fn apply_merged<C: ConnectionTrait>(
+    c: &C,
+    changes: &[&OrderChange],
+) -> Result<(), DbErr> {
+    let corrupt = |e: StorageError| DbErr::Custom(e.to_string());
+    let mut inserts = Vec::new();
+    for ch in changes {
+        match ch.expected_version {
+            None => inserts.push(rows::order_row(&ch.order, true).map_err(corrupt)?),
+            Some(v) => {
+                let done = orders::Entity::update_many()
+                    .set(rows::order_row(&ch.order, false).map_err(corrupt)?)
+                    .filter(orders::Column::Id.eq(ch.order.id.0.clone()))
+                    .filter(orders::Column::Version.eq(v))
+                    .exec(c)
+                    .await?;
+                if done.rows_affected != 1 {
+                    return Err(DbErr::RecordNotUpdated);
+                }
+            }
+        }
+    }
+    insert_chunked(c, inserts).await?;
+
+    let released: Vec<String> = changes
+        .iter()
+        .filter(|ch| ch.release_reservations)
+        .map(|ch| ch.order.id.0.clone())
+        .collect();
+    for ids in released.chunks(CHUNK) {
+        reservations::Entity::delete_many()
+            .filter(reservations::Column::OrderId.is_in(ids.iter().cloned()))
+            .exec(c)
+            .await?;
+    }
+    let reserved = changes
+        .iter()
+        .filter_map(|ch| {
+            ch.reserve
+                .as_ref()
+                .map(|(w, r)| reservation_rows(&ch.order.id, w, r))
+        })
+        .flatten()
+        .collect();
+    insert_chunked(c, reserved).await?;
+
+    let events = changes
+        .iter()
+        .filter_map(|ch| ch.event.as_ref().map(|ev| event_row(&ch.order, ev)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    insert_chunked(c, events).await?;
+
+    let pays: Vec<PaymentRow> = changes.iter().filter_map(|ch| ch.payment.clone()).collect();
+    upsert_payments(c, &pays).await?;
+
+    let keys = changes
+        .iter()
+        .filter_map(|ch| ch.idempotency.as_ref().map(idempotency_row))
+        .collect();
+    insert_chunked(c, keys).await?;
+
+    let workers: Vec<Worker> = changes
+        .iter()
+        .filter_map(|ch| ch.worker_update.clone())
+        .collect();
+    upsert_workers(c, &workers, now_ms())
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    Ok(())
+}
+
+/// Runs multi-row inserts of `rows`, `CHUNK` at a time.
+async fn insert_chunked<C, A>(c: &C, mut rows: Vec<A>) -> Result<(), DbErr>
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(CHUNK));
+        sea_orm::Insert::many(rows)
+            .exec_without_returning(c)
+            .await?;
+        rows = rest;
+    }
+    Ok(())
+}
+
+/// Upserts payments; the last of a repeated id wins (PostgreSQL refuses to
+/// update one row twice in one statement).
+async fn upsert_payments<C: ConnectionTrait>(c: &C, list: &[PaymentRow]) -> Result<(), DbErr> {
+    let mut by_id: BTreeMap<&str, &PaymentRow> = BTreeMap::new();
+    for p in list {
+        by_id.insert(p.id.as_str(), p);
+    }
+    let rows: Vec<payments::ActiveModel> = by_id.values().map(|p| rows::payment_row(p)).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    payments::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(payments::Column::Id)
+                .update_columns([
+                    payments::Column::OrderId,
+                    payments::Column::AmountCents,
+                    payments::Column::Currency,
+                    payments::Column::State,
+                    payments::Column::ExpiresAtMs,
+                    payments::Column::UpdatedAtMs,
+                    payments::Column::PaidAtMs,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(c)
+        .await?;
+    Ok(())
+}
+
+fn reservation_rows(
+    order: &OrderId,
+    worker: &WorkerId,
+    range: &SlotRange,
+) -> Vec<reservations::ActiveModel> {
+    range
+        .iter()
+        .map(|s| reservations::ActiveModel {
+            worker_id: Set(worker.0.clone()),
+            slot: Set(s.0),
+            order_id: Set(order.0.clone()),
+        })
+        .collect()
+}
+
+fn event_row(order: &Order, ev: &NewEvent) -> Result<order_events::ActiveModel, StorageError> {
+    let detail = serde_json::to_string(&ev.detail)
+        .map_err(|e| StorageError::corrupt("order_event", order.id.as_str(), e))?;
+    Ok(order_events::ActiveModel {
+        id: NotSet,
+        order_id: Set(order.id.0.clone()),
+        version: Set(order.version),
+        from_state: Set(ev.from.map(|s| s.as_str().to_string())),
+        to_state: Set(order.state.as_str().to_string()),
+        event: Set(ev.event.clone()),
+        detail: Set(detail),
+        at_ms: Set(rows::ms(&order.updated_at)),
+    })
+}
+
+fn idempotency_row(k: &IdempotencyRow) -> idempotency_keys::ActiveModel {
+    idempotency_keys::ActiveModel {
+        customer_id: Set(k.customer_id.0.clone()),
+        key: Set(k.key.clone()),
+        request_hash: Set(k.request_hash.clone()),
+        order_id: Set(k.order_id.0.clone()),
+        created_at_ms: Set(k.created_at_ms),
+    }
+}
+
+/// How often a transaction that lost a deadlock or a busy database is retried.
+pub(crate) const TRANSIENT_RETRIES: usize = 3;
+
+impl Db {
+    /// Writes one change in its own transaction: all of it or none of it.
+    pub async fn apply(&self, change: OrderChange) -> Result<(), WriteError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let tx = self.conn().begin().await?;
+            match apply_one(&tx, &change).await {
+                Ok(()) => match tx.commit().await {
+                    Ok(()) => return Ok(()),
+                    Err(e) if is_transient(&e) && attempt < TRANSIENT_RETRIES => continue,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(f) => {
+                    if let Err(e) = tx.rollback().await {
+                        tracing::warn!(error = %e, "rollback failed");
+                    }
+                    if f.is_transient() && attempt < TRANSIENT_RETRIES {
+                        continue;
+                    }
+                    return Err(f.resolve(self.conn()).await);
+                }
+            }
+        }
+    }
+}

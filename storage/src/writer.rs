@@ -1,0 +1,382 @@
+//! The group-commit storage writer (DESIGN.md "Performance by design").
+//!
+//! Callers [`submit`](Writer::submit) changes and wait; one background task
+//! takes up to `max_batch` of them (waiting at most `max_wait` for more after
+//! the first) and commits them in ONE transaction, then replies to each. A
+//! batch is first written plainly, its statements merged into a few multi-row
+//! ones; if anything fails it is rolled back and re-run with a savepoint per
+//! change, so that only the changes at fault get their error and the rest
+//! still commit. No submitted change is dropped without a reply.
+
+use crate::change::{apply_merged, apply_one, mergeable, Failure, OrderChange, TRANSIENT_RETRIES};
+use crate::db::Db;
+use crate::error::{is_transient, StorageError, WriteError};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How the writer batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Most changes in one transaction.
+    pub max_batch: usize,
+    /// Longest wait for more changes once one arrived.
+    pub max_wait: Duration,
+    /// Changes queued before `submit` waits (backpressure).
+    pub queue: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 256,
+            max_wait: Duration::from_millis(2),
+            queue: 8192,
+        }
+    }
+}
+
+/// What the writer has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed (or attempted).
+    pub batches: u64,
+    /// Changes handled, successful or not.
+    pub changes: u64,
+    /// Changes that got an error.
+    pub failed: u64,
+    /// Batches re-run change by change after a failure.
+    pub savepoint_reruns: u64,
+    /// Transactions retried after a deadlock or a busy database.
+    pub transient_retries: u64,
+    /// Largest batch seen.
+    pub max_batch_seen: u64,
+}
+
+impl WriterStats {
+    /// Mean changes per transaction.
+    pub fn mean_batch_size(&self) -> f64 {
+        if self.batches == 0 {
+            0.0
+        } else {
+            self.changes as f64 / self.batches as f64
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<(), WriteError>>;
+
+enum Msg {
+    Change(Box<OrderChange>, Reply),
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    changes: AtomicU64,
+    failed: AtomicU64,
+    savepoint_reruns: AtomicU64,
+    transient_retries: AtomicU64,
+    max_batch_seen: AtomicU64,
+}
+
+/// A handle on the group-commit writer; clones share one background task.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Msg>,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Writer {
+    /// Starts the background task on the current tokio runtime.
+    pub fn spawn(db: Db, cfg: WriterConfig) -> Writer {
+        let (tx, rx) = mpsc::channel(cfg.queue.max(1));
+        let counters = Arc::new(Counters::default());
+        let task = Task {
+            db,
+            cfg,
+            rx,
+            counters: counters.clone(),
+        };
+        tokio::spawn(task.run());
+        Writer { tx, counters }
+    }
+
+    /// Writes `change` in the next batch; returns once it is committed (or failed).
+    pub async fn submit(&self, change: OrderChange) -> Result<(), WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Msg::Change(Box::new(change), reply))
+            .await
+            .map_err(|_| WriteError::Storage(StorageError::WriterStopped))?;
+        // A dropped reply means the task died: report it rather than hang.
+        answer
+            .await
+            .unwrap_or(Err(WriteError::Storage(StorageError::WriterStopped)))
+    }
+
+    /// Changes waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        WriterStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            changes: c.changes.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            savepoint_reruns: c.savepoint_reruns.load(Ordering::Relaxed),
+            transient_retries: c.transient_retries.load(Ordering::Relaxed),
+            max_batch_seen: c.max_batch_seen.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops taking changes, writes every change already queued, and returns
+    /// when the task has finished. Later submits fail with `WriterStopped`.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+struct Task {
+    db: Db,
+    cfg: WriterConfig,
+    rx: mpsc::Receiver<Msg>,
+    counters: Arc<Counters>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let max_batch = self.cfg.max_batch.max(1);
+        let mut batch: Vec<(Box<OrderChange>, Reply)> = Vec::with_capacity(max_batch);
+        let mut stopping: Vec<oneshot::Sender<()>> = Vec::new();
+        loop {
+            let Some(first) = self.rx.recv().await else {
+                break;
+            };
+            self.take(first, &mut batch, &mut stopping);
+            let deadline = tokio::time::Instant::now() + self.cfg.max_wait;
+            while batch.len() < max_batch {
+                match self.rx.try_recv() {
+                    Ok(m) => self.take(m, &mut batch, &mut stopping),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        if !stopping.is_empty() || self.cfg.max_wait.is_zero() {
+                            break;
+                        }
+                        match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                            Ok(Some(m)) => self.take(m, &mut batch, &mut stopping),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                self.commit(std::mem::take(&mut batch)).await;
+            }
+        }
+        for done in stopping {
+            let _ = done.send(());
+        }
+        tracing::debug!(stats = ?self.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
+    }
+
+    fn take(
+        &mut self,
+        m: Msg,
+        batch: &mut Vec<(Box<OrderChange>, Reply)>,
+        stopping: &mut Vec<oneshot::Sender<()>>,
+    ) {
+        match m {
+            Msg::Change(c, r) => batch.push((c, r)),
+            Msg::Shutdown(done) => {
+                // Refuse new sends; what is already queued is still received and written.
+                self.rx.close();
+                stopping.push(done);
+            }
+        }
+    }
+
+    /// Commits one batch and replies to every change in it.
+    async fn commit(&self, batch: Vec<(Box<OrderChange>, Reply)>) {
+        let n = batch.len() as u64;
+        let c = &self.counters;
+        c.batches.fetch_add(1, Ordering::Relaxed);
+        c.changes.fetch_add(n, Ordering::Relaxed);
+        c.max_batch_seen.fetch_max(n, Ordering::Relaxed);
+        let (changes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let refs: Vec<&OrderChange> = changes.iter().map(|b| b.as_ref()).collect();
+        let results = self.write(&refs).await;
+        for (reply, result) in replies.into_iter().zip(results) {
+            if result.is_err() {
+                c.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            // The caller may have given up waiting; the change is written regardless.
+            let _ = reply.send(result);
+        }
+    }
+
+    /// One result per change, in order.
+    async fn write(&self, changes: &[&OrderChange]) -> Vec<Result<(), WriteError>> {
+        let all = |e: WriteError| changes.iter().map(|_| Err(e.clone())).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write_plain(changes).await {
+                Plain::Committed => return changes.iter().map(|_| Ok(())).collect(),
+                Plain::Transient(_) if attempt < TRANSIENT_RETRIES => self.retrying(),
+                Plain::Transient(e) | Plain::Fatal(e) => return all(e),
+                Plain::SomeFailed => break,
+            }
+        }
+        self.counters
+            .savepoint_reruns
+            .fetch_add(1, Ordering::Relaxed);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write_savepoints(changes).await {
+                Ok(results) => return results,
+                Err(e) if attempt < TRANSIENT_RETRIES && matches!(&e, Rerun::Transient) => {
+                    self.retrying()
+                }
+                Err(Rerun::Transient) => {
+                    return all(WriteError::Storage(StorageError::Query(
+                        "the database kept reporting conflicts with concurrent transactions".into(),
+                    )))
+                }
+                Err(Rerun::Fatal(e)) => return all(e),
+            }
+        }
+    }
+
+    fn retrying(&self) {
+        self.counters
+            .transient_retries
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The whole batch in one transaction, no savepoints.
+    async fn write_plain(&self, changes: &[&OrderChange]) -> Plain {
+        let tx = match self.db.conn().begin().await {
+            Ok(tx) => tx,
+            Err(e) => return Plain::classify(e),
+        };
+        let outcome = if mergeable(changes) {
+            apply_merged(&tx, changes).await
+        } else {
+            let mut r = Ok(());
+            for ch in changes {
+                if let Err(f) = apply_one(&tx, ch).await {
+                    // Which change failed is found out by the savepoint run.
+                    r = Err(match f {
+                        Failure::Db(e) => e,
+                        _ => sea_orm::DbErr::RecordNotUpdated,
+                    });
+                    break;
+                }
+            }
+            r
+        };
+        match outcome {
+            Ok(()) => match tx.commit().await {
+                Ok(()) => Plain::Committed,
+                Err(e) => Plain::classify(e),
+            },
+            Err(e) if is_transient(&e) => rollback_then(tx, Plain::classify(e)).await,
+            Err(_) => rollback_then(tx, Plain::SomeFailed).await,
+        }
+    }
+
+    /// The batch again, each change inside its own savepoint.
+    async fn write_savepoints(
+        &self,
+        changes: &[&OrderChange],
+    ) -> Result<Vec<Result<(), WriteError>>, Rerun> {
+        let tx = self.db.conn().begin().await.map_err(Rerun::from_db)?;
+        let mut results = Vec::with_capacity(changes.len());
+        for ch in changes {
+            let sp = match tx.begin().await {
+                Ok(sp) => sp,
+                Err(e) => return Err(rollback_then(tx, Rerun::from_db(e)).await),
+            };
+            match apply_one(&sp, ch).await {
+                Ok(()) => match sp.commit().await {
+                    Ok(()) => results.push(Ok(())),
+                    Err(e) => return Err(rollback_then(tx, Rerun::from_db(e)).await),
+                },
+                Err(f) => {
+                    if let Err(e) = sp.rollback().await {
+                        return Err(rollback_then(tx, Rerun::from_db(e)).await);
+                    }
+                    // A deadlock may have aborted the whole transaction (InnoDB does).
+                    if f.is_transient() {
+                        return Err(rollback_then(tx, Rerun::Transient).await);
+                    }
+                    results.push(Err(f.resolve(&tx).await));
+                }
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(results),
+            Err(e) => Err(Rerun::from_db(e)),
+        }
+    }
+}
+
+/// How a plain batch went.
+enum Plain {
+    Committed,
+    SomeFailed,
+    Transient(WriteError),
+    Fatal(WriteError),
+}
+
+impl Plain {
+    fn classify(e: sea_orm::DbErr) -> Plain {
+        if is_transient(&e) {
+            Plain::Transient(e.into())
+        } else {
+            Plain::Fatal(e.into())
+        }
+    }
+}
+
+/// Why a savepoint run must be abandoned as a whole.
+enum Rerun {
+    Transient,
+    Fatal(WriteError),
+}
+
+impl Rerun {
+    fn from_db(e: sea_orm::DbErr) -> Rerun {
+        if is_transient(&e) {
+            Rerun::Transient
+        } else {
+            Rerun::Fatal(e.into())
+        }
+    }
+}
+
+async fn rollback_then<T>(tx: DatabaseTransaction, then: T) -> T {
+    if let Err(e) = tx.rollback().await {
+        tracing::warn!(error = %e, "rollback failed");
+    }
+    then
+}

@@ -1,0 +1,204 @@
+//! The group-commit writer against real databases.
+
+mod common;
+
+use autoglm_core::{OrderId, Slot, WorkerId};
+use autoglm_storage::testing::{sample_order, test_databases};
+use autoglm_storage::{OrderChange, StorageError, WriteError, Writer, WriterConfig};
+use common::{create, insert_assigned};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// 30-minute slot numbers start at the epoch; this is 2026-03-06 00:00 UTC.
+const DAY: i64 = 20_518 * 48;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_thousand_concurrent_submits_give_one_winner_per_slot() {
+    for (name, db) in test_databases().await {
+        let writer = Writer::spawn(db.clone(), WriterConfig::default());
+        // 1,000 orders each on a (worker, slot) of its own, and 1,000 fighting
+        // over 100 (worker, slot) pairs, ten contenders each.
+        let mut changes = Vec::new();
+        for i in 0..1000 {
+            let (worker, slot) = (format!("W{}", i % 10), DAY + 1000 + i64::from(i / 10));
+            changes.push((format!("U{i}"), worker, slot));
+        }
+        for i in 0..1000 {
+            let pair = i % 100;
+            let (worker, slot) = (format!("W{}", pair % 10), DAY + i64::from(pair / 10));
+            changes.push((format!("X{i}"), worker, slot));
+        }
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (id, worker, slot) in changes {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let start = Slot(slot).start_at(autoglm_core::default_offset());
+                let order = sample_order(&id, "C1", start, 30);
+                let r = writer.submit(insert_assigned(&order, &worker)).await;
+                (id, worker, slot, r)
+            }));
+        }
+        let mut winners: BTreeMap<(String, i64), Vec<String>> = BTreeMap::new();
+        let (mut ok, mut taken) = (0, 0);
+        for t in tasks {
+            let (id, worker, slot, r) = t.await.unwrap_or_else(|e| panic!("[{name}] task: {e}"));
+            match r {
+                Ok(()) => {
+                    ok += 1;
+                    winners.entry((worker, slot)).or_default().push(id);
+                }
+                Err(WriteError::SlotTaken { worker: w, slot: s }) => {
+                    assert_eq!(
+                        (w.0, s.0),
+                        (worker, slot),
+                        "[{name}] the loser is told which slot"
+                    );
+                    taken += 1;
+                }
+                Err(e) => panic!("[{name}] {id}: unexpected {e}"),
+            }
+        }
+        let elapsed = started.elapsed();
+        let stats = writer.stats();
+        eprintln!(
+            "[{name}] 2000 submits in {elapsed:?}: {ok} written, {taken} slot taken; {} batches, mean batch {:.1}, \
+             largest {}, {} savepoint re-runs, {} transient retries",
+            stats.batches,
+            stats.mean_batch_size(),
+            stats.max_batch_seen,
+            stats.savepoint_reruns,
+            stats.transient_retries
+        );
+        assert_eq!(ok + taken, 2000, "[{name}] every submit got a reply");
+        assert_eq!(
+            ok, 1100,
+            "[{name}] 1000 uncontested + one winner for each of 100 pairs"
+        );
+        assert_eq!(winners.len(), 1100, "[{name}]");
+        assert!(
+            winners.values().all(|w| w.len() == 1),
+            "[{name}] exactly one winner per slot"
+        );
+        assert_eq!(stats.changes, 2000, "[{name}]");
+        assert!(
+            stats.mean_batch_size() > 1.0,
+            "[{name}] changes were grouped: {stats:?}"
+        );
+
+        // The database agrees: each winner holds its slot, losers left nothing behind.
+        for ((worker, slot), ids) in &winners {
+            let held = db
+                .reservations_of(&WorkerId::from(worker.as_str()), Slot(*slot))
+                .await;
+            let held = held.unwrap_or_else(|e| panic!("[{name}] {e}"));
+            assert_eq!(
+                held.first(),
+                Some(&(Slot(*slot), OrderId::from(ids[0].as_str()))),
+                "[{name}]"
+            );
+        }
+        let counts = db
+            .count_orders_by_state()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            counts.values().sum::<u64>(),
+            1100,
+            "[{name}] no loser's order row"
+        );
+        let report = db
+            .check_invariants()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_clean(), "[{name}] {report:?}");
+        writer.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
+    for (name, db) in test_databases().await {
+        let writer = Writer::spawn(
+            db.clone(),
+            WriterConfig {
+                max_wait: Duration::from_millis(20),
+                ..WriterConfig::default()
+            },
+        );
+        let a = sample_order(
+            "A1",
+            "C1",
+            autoglm_storage::testing::at("2026-03-06T10:00:00+08:00"),
+            60,
+        );
+        let mut a1 = a.clone();
+        a1.notes = Some("ring twice".into());
+        a1.version = 1;
+        let b = sample_order(
+            "B1",
+            "C1",
+            autoglm_storage::testing::at("2026-03-06T12:00:00+08:00"),
+            60,
+        );
+        let mut stale = b.clone();
+        stale.version = 9;
+        // Insert then update of A in one batch; a stale update of B (never
+        // inserted) fails alone.
+        let (r1, r2, r3) = tokio::join!(
+            writer.submit(create(&a)),
+            writer.submit(OrderChange::update(a1.clone(), 0)),
+            writer.submit(OrderChange::update(stale, 8)),
+        );
+        assert_eq!(
+            (r1.clone(), r2.clone()),
+            (Ok(()), Ok(())),
+            "[{name}] {r1:?} {r2:?}"
+        );
+        assert_eq!(
+            r3,
+            Err(WriteError::StaleVersion {
+                order: b.id.clone(),
+                expected: Some(8)
+            }),
+            "[{name}]"
+        );
+        assert_eq!(
+            db.get_order(&a.id).await.ok().flatten(),
+            Some(a1),
+            "[{name}]"
+        );
+        assert!(writer.stats().batches <= 2, "[{name}] {:?}", writer.stats());
+
+        // Shutdown writes what is queued, then refuses more.
+        let c = sample_order(
+            "C9",
+            "C1",
+            autoglm_storage::testing::at("2026-03-06T14:00:00+08:00"),
+            60,
+        );
+        let pending = {
+            let w = writer.clone();
+            let ch = create(&c);
+            tokio::spawn(async move { w.submit(ch).await })
+        };
+        tokio::task::yield_now().await;
+        writer.shutdown().await;
+        let r = pending.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            r.is_ok() || r == Err(WriteError::Storage(StorageError::WriterStopped)),
+            "[{name}] a change racing the shutdown is written or refused, never lost: {r:?}"
+        );
+        assert_eq!(
+            r.is_ok(),
+            db.get_order(&c.id).await.ok().flatten().is_some(),
+            "[{name}]"
+        );
+        let late = writer.submit(create(&b)).await;
+        assert_eq!(
+            late,
+            Err(WriteError::Storage(StorageError::WriterStopped)),
+            "[{name}]"
+        );
+    }
+}
