@@ -132,6 +132,7 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
         gateway: sandbox.clone(),
         sandbox: Some(sandbox.clone()),
         node: format!("node-{}", cfg.node_id),
+        scope: "autoglm".into(),
     })
     .await
     .context("starting the engine")?;

@@ -87,6 +87,9 @@ pub struct EngineParts {
     pub sandbox: Option<Arc<SandboxGateway>>,
     /// Node name for inspection.
     pub node: String,
+    /// Process-group scope: every node of one cluster uses the same one;
+    /// engines sharing a process (tests) use different ones.
+    pub scope: String,
 }
 
 /// The engine: cheap to clone, one per node.
@@ -139,6 +142,7 @@ impl Engine {
             cache: parts.cache,
             gateway: parts.gateway,
             registry,
+            scope: parts.scope,
             directory: groups::Directory::default(),
             clock: Clock::new(offset),
             orders,
@@ -218,7 +222,7 @@ impl Engine {
         let n = live.len();
         for order in live {
             let id = order.id.clone();
-            if let Err(e) = self.start_order(order).await {
+            if let Err(e) = self.start_order(order, None).await {
                 tracing::error!(order = %id, error = %e, "could not rehydrate order");
             }
         }
@@ -228,17 +232,26 @@ impl Engine {
         Ok(())
     }
 
-    async fn start_order(&self, order: Order) -> Result<ActorRef<OrderMsg>, EngineError> {
+    async fn start_order(
+        &self,
+        order: Order,
+        on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
+    ) -> Result<ActorRef<OrderMsg>, EngineError> {
         let shared = self.shared.clone();
         let id = order.id.clone();
-        let first = Arc::new(Mutex::new(Some(order)));
+        let first = Arc::new(Mutex::new(Some((order, on_settled))));
         let spec = ChildSpec {
             id: id.to_string(),
             kind: "order".into(),
             restart: Restart::Transient,
             start: Arc::new(move |ctx: StartCtx| {
-                let initial = if ctx.attempt == 0 { first.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
-                let args = OrderArgs { id: id.clone(), initial, probe: ctx.probe, shared: shared.clone() };
+                // A restart reloads from the database; whoever waited on the
+                // first incarnation falls back to asking the new one.
+                let (initial, on_settled) = match first.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    Some((order, tx)) if ctx.attempt == 0 => (Some(order), tx),
+                    _ => (None, None),
+                };
+                let args = OrderArgs { id: id.clone(), initial, probe: ctx.probe, on_settled, shared: shared.clone() };
                 Box::pin(async move {
                     let (actor, _) = Actor::spawn_linked(None, OrderActor, args, ctx.supervisor).await?;
                     Ok(actor.get_cell())
@@ -265,7 +278,7 @@ impl Engine {
             .get_order(id)
             .await?
             .ok_or_else(|| EngineError::NotFound("order", id.to_string()))?;
-        self.start_order(order).await
+        self.start_order(order, None).await
     }
 
     /// Sends a request to an order's actor and waits for the answer; retries
@@ -338,8 +351,14 @@ impl Engine {
             Err(e) => return Err(e.into()),
         }
         self.shared.metrics.created();
-        self.start_order(order).await?;
-        let settled = self.ask(&id, OrderMsg::Get).await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.start_order(order, Some(tx)).await?;
+        let settled = match tokio::time::timeout(CALL_TIMEOUT, rx).await {
+            Ok(Ok(order)) => order,
+            // The actor restarted mid-negotiation: ask its new incarnation.
+            Ok(Err(_)) => self.ask(&id, OrderMsg::Get).await?,
+            Err(_) => return Err(EngineError::Unavailable(format!("order {id} is still negotiating"))),
+        };
         Ok((settled, true))
     }
 

@@ -49,6 +49,8 @@ pub struct Shared {
     pub gateway: Arc<dyn PaymentGateway>,
     /// Live actors for inspection.
     pub registry: Registry,
+    /// Process-group scope of the contract net (shared by the nodes of one cluster).
+    pub scope: String,
     /// Inboxes of worker actors.
     pub directory: groups::Directory,
     /// Wall clock following tokio time.

@@ -48,7 +48,7 @@ where
     F: FnMut(&Order, &Bid) -> Result<OrderChange, EngineError>,
 {
     let dispatch = &shared.cfg.dispatch;
-    let mut members = ractor::pg::get_members(&group_name(order.service, order.address.point().cell()));
+    let mut members = ractor::pg::get_scoped_members(&shared.scope, &group_name(order.service, order.address.point().cell()));
     members.shuffle(&mut rand::thread_rng());
     // Favourites and the preferred worker are always asked first.
     members.sort_by_key(|cell| {

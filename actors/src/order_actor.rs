@@ -83,6 +83,8 @@ pub struct OrderArgs {
     pub initial: Option<Order>,
     /// Its entry in the live registry (made by the supervisor).
     pub probe: Probe,
+    /// Told the order once negotiation settles (the request that created it).
+    pub on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
     /// Engine resources.
     pub shared: Arc<Shared>,
 }
@@ -93,6 +95,7 @@ pub struct LiveOrder {
     activity: u64,
     idle_timer: bool,
     rounds: u32,
+    on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
     probe: Probe,
     inbox: Inbox,
     shared: Arc<Shared>,
@@ -124,24 +127,25 @@ impl Actor for OrderActor {
     type State = LiveOrder;
     type Arguments = OrderArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<OrderMsg>, args: OrderArgs) -> Result<LiveOrder, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<OrderMsg>, args: OrderArgs) -> Result<LiveOrder, ActorProcessingErr> {
         let shared = args.shared;
         let order = match args.initial {
             Some(o) => o,
             None => shared.db.get_order(&args.id).await?.ok_or_else(|| format!("order {} not found", args.id))?,
         };
+        // Queued before anyone else can send: requests wait for the outcome.
+        if order.state == OrderState::Negotiating {
+            myself.cast(OrderMsg::Negotiate)?;
+        }
         let probe = args.probe;
         let inbox = probe.inbox();
-        Ok(LiveOrder { order, activity: 0, idle_timer: false, rounds: 0, probe, inbox, shared })
+        let on_settled = args.on_settled;
+        Ok(LiveOrder { order, activity: 0, idle_timer: false, rounds: 0, on_settled, probe, inbox, shared })
     }
 
     async fn post_start(&self, myself: ActorRef<OrderMsg>, state: &mut LiveOrder) -> Result<(), ActorProcessingErr> {
-        match state.order.state {
-            OrderState::Negotiating => {
-                myself.cast(OrderMsg::Negotiate)?;
-            }
-            OrderState::AwaitingPayment => state.schedule_expiry(),
-            _ => {}
+        if state.order.state == OrderState::AwaitingPayment {
+            state.schedule_expiry();
         }
         state.probe.publish_from(state);
         state.arm_idle(&myself);
@@ -157,7 +161,12 @@ impl Actor for OrderActor {
         state.inbox.dequeued();
         state.activity += 1;
         match msg {
-            OrderMsg::Negotiate => state.negotiate().await,
+            OrderMsg::Negotiate => {
+                state.negotiate().await;
+                if let Some(tx) = state.on_settled.take() {
+                    let _ = tx.send(state.order.clone());
+                }
+            }
             OrderMsg::Get(reply) => {
                 let _ = reply.send(state.order.clone());
             }

@@ -95,13 +95,13 @@ impl WorkerState {
         let factor = self.shared.cfg.dispatch.widen_radius_factor.max(1.0);
         self.groups = groups::groups_of(&self.worker, factor);
         for g in &self.groups {
-            ractor::pg::join(g.clone(), vec![myself.get_cell()]);
+            ractor::pg::join_scoped(self.shared.scope.clone(), g.clone(), vec![myself.get_cell()]);
         }
     }
 
     fn leave_groups(&mut self, myself: &ActorRef<WorkerMsg>) {
         for g in self.groups.drain(..) {
-            ractor::pg::leave(g, vec![myself.get_cell()]);
+            ractor::pg::leave_scoped(self.shared.scope.clone(), g, vec![myself.get_cell()]);
         }
     }
 

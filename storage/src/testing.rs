@@ -68,6 +68,7 @@ fn test_options() -> DbOptions {
     DbOptions {
         max_connections: 8,
         connect_timeout: Duration::from_secs(3),
+        acquire_timeout: Duration::from_secs(3),
         ..DbOptions::default()
     }
 }

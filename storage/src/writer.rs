@@ -53,6 +53,8 @@ pub struct WriterStats {
     pub transient_retries: u64,
     /// Largest batch seen.
     pub max_batch_seen: u64,
+    /// Time spent writing and committing, in microseconds.
+    pub busy_micros: u64,
 }
 
 impl WriterStats {
@@ -62,6 +64,15 @@ impl WriterStats {
             0.0
         } else {
             self.changes as f64 / self.batches as f64
+        }
+    }
+
+    /// Mean time one batch took to write and commit, in milliseconds.
+    pub fn mean_batch_millis(&self) -> f64 {
+        if self.batches == 0 {
+            0.0
+        } else {
+            self.busy_micros as f64 / 1000.0 / self.batches as f64
         }
     }
 }
@@ -81,6 +92,7 @@ struct Counters {
     savepoint_reruns: AtomicU64,
     transient_retries: AtomicU64,
     max_batch_seen: AtomicU64,
+    busy_micros: AtomicU64,
 }
 
 /// A handle on the group-commit writer; clones share one background task.
@@ -141,6 +153,7 @@ impl Writer {
             savepoint_reruns: c.savepoint_reruns.load(Ordering::Relaxed),
             transient_retries: c.transient_retries.load(Ordering::Relaxed),
             max_batch_seen: c.max_batch_seen.load(Ordering::Relaxed),
+            busy_micros: c.busy_micros.load(Ordering::Relaxed),
         }
     }
 
@@ -222,7 +235,9 @@ impl Task {
         c.max_batch_seen.fetch_max(n, Ordering::Relaxed);
         let (changes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let refs: Vec<&OrderChange> = changes.iter().map(|b| b.as_ref()).collect();
+        let started = std::time::Instant::now();
         let results = self.write(&refs).await;
+        c.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         for (reply, result) in replies.into_iter().zip(results) {
             if result.is_err() {
                 c.failed.fetch_add(1, Ordering::Relaxed);

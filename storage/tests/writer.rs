@@ -202,3 +202,49 @@ async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
         );
     }
 }
+
+/// Sustained load: many submitters, each waiting for its reply before the
+/// next change, as order actors do. Prints changes per second per backend.
+/// Run with `cargo test -p autoglm-storage --release --test writer -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn writer_throughput() {
+    const SUBMITTERS: usize = 64;
+    const EACH: usize = 200;
+    let wait_us: u64 = std::env::var("WRITER_WAIT_US").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    for (name, db) in test_databases().await {
+        let cfg = WriterConfig { max_wait: Duration::from_micros(wait_us), ..WriterConfig::default() };
+        let writer = Writer::spawn(db.clone(), cfg);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for t in 0..SUBMITTERS {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..EACH {
+                    let slot = DAY + (i as i64) * 4;
+                    let start = Slot(slot).start_at(autoglm_core::default_offset());
+                    // Ids grow with time, as generated ones do.
+                    let order = sample_order(&format!("T{:08}", i * SUBMITTERS + t), "C1", start, 120);
+                    let r = writer.submit(insert_assigned(&order, &format!("W{t}"))).await;
+                    if let Err(e) = r {
+                        panic!("T{t}x{i}: {e}");
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap_or_else(|e| panic!("[{name}] {e}"));
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let stats = writer.stats();
+        eprintln!(
+            "[{name}] {} changes (order + 4 reservations + event + payment each) in {secs:.2} s: {:.0}/s, \
+             mean batch {:.1} written in {:.2} ms",
+            stats.changes,
+            stats.changes as f64 / secs,
+            stats.mean_batch_size(),
+            stats.mean_batch_millis()
+        );
+        writer.shutdown().await;
+    }
+}
