@@ -81,3 +81,17 @@ impl Client {
         self.send(Method::POST, path, Some(body), &[]).await
     }
 }
+
+impl Client {
+    /// Sends raw bytes as a JSON body (for malformed-input tests and tools).
+    pub async fn send_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply> {
+        let mut req = Request::builder().method(method).uri(format!("{}{}", self.base, path)).header("content-type", "application/json");
+        if let Some(t) = &self.token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = self.inner.request(req.body(Full::new(Bytes::from(body)))?).await.with_context(|| format!("request to {path} failed"))?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await.context("reading response")?.to_bytes();
+        Ok(Reply { status, body })
+    }
+}

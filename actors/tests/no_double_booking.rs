@@ -9,7 +9,7 @@ use autoglm_storage::testing::test_databases;
 use common::*;
 use std::collections::{BTreeMap, HashMap};
 
-const ORDERS: usize = 1200;
+const ORDERS: usize = 2400;
 const WORKERS: usize = 4;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

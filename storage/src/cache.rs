@@ -41,11 +41,7 @@ pub struct CacheConfig {
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        Self {
-            l1_capacity: 100_000,
-            l1_ttl: Duration::from_secs(30),
-            l2_ttl: Duration::from_secs(60),
-        }
+        Self { l1_capacity: 100_000, l1_ttl: Duration::from_secs(30), l2_ttl: Duration::from_secs(60) }
     }
 }
 
@@ -93,10 +89,7 @@ pub struct OrderCache {
 
 impl std::fmt::Debug for OrderCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrderCache")
-            .field("l2", &self.l2.is_some())
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("OrderCache").field("l2", &self.l2.is_some()).field("stats", &self.stats()).finish()
     }
 }
 
@@ -107,10 +100,7 @@ fn bump(c: &AtomicU64) {
 impl OrderCache {
     /// A cache with L1 only, or with L2 in Redis when `redis` is given.
     pub fn new(cfg: CacheConfig, redis: Option<Client>) -> OrderCache {
-        let l1 = moka::sync::Cache::builder()
-            .max_capacity(cfg.l1_capacity)
-            .time_to_live(cfg.l1_ttl)
-            .build();
+        let l1 = moka::sync::Cache::builder().max_capacity(cfg.l1_capacity).time_to_live(cfg.l1_ttl).build();
         OrderCache {
             l1,
             l2: redis,
@@ -147,10 +137,7 @@ impl OrderCache {
 
     /// Caches `order` as just written (replacing an older version).
     pub async fn put(&self, order: &Order) {
-        let newer = self
-            .l1
-            .get(&order.id)
-            .is_none_or(|old| old.version <= order.version);
+        let newer = self.l1.get(&order.id).is_none_or(|old| old.version <= order.version);
         if newer {
             self.l1.insert(order.id.clone(), Arc::new(order.clone()));
         }
@@ -197,10 +184,7 @@ impl OrderCache {
 
     fn l1_fill(&self, order: Arc<Order>) {
         // A writer's newer value may have arrived meanwhile; keep the higher version.
-        let newer = self
-            .l1
-            .get(&order.id)
-            .is_none_or(|old| old.version < order.version);
+        let newer = self.l1.get(&order.id).is_none_or(|old| old.version < order.version);
         if newer {
             self.l1.insert(order.id.clone(), order);
         }
@@ -258,10 +242,8 @@ impl OrderCache {
         };
         let ttl = Expiration::PX(self.l2_ttl.as_millis().clamp(1, i64::MAX as u128) as i64);
         let nx = only_if_absent.then_some(SetOptions::NX);
-        let r: Result<Option<String>, _> = redis
-            .with_options(&l2_options())
-            .set(key(&order.id), json, Some(ttl), nx, false)
-            .await;
+        let r: Result<Option<String>, _> =
+            redis.with_options(&l2_options()).set(key(&order.id), json, Some(ttl), nx, false).await;
         if let Err(e) = r {
             self.l2_failed("set", &e);
         }
@@ -282,21 +264,13 @@ fn key(id: &OrderId) -> String {
 }
 
 fn l2_options() -> Options {
-    Options {
-        fail_fast: true,
-        timeout: Some(L2_COMMAND_TIMEOUT),
-        max_attempts: Some(1),
-        ..Options::default()
-    }
+    Options { fail_fast: true, timeout: Some(L2_COMMAND_TIMEOUT), max_attempts: Some(1), ..Options::default() }
 }
 
 /// A Redis client for `url` (`redis://host:port/db`), not yet connected;
 /// it reconnects on its own after losing the server.
 pub fn redis_client(url: &str) -> Result<Client, StorageError> {
-    let bad = |e: fred::error::Error| StorageError::Connect {
-        what: "redis",
-        reason: e.to_string(),
-    };
+    let bad = |e: fred::error::Error| StorageError::Connect { what: "redis", reason: e.to_string() };
     let config = Config::from_url(url).map_err(bad)?;
     Builder::from_config(config)
         .with_connection_config(|c| {
@@ -313,10 +287,7 @@ pub fn redis_client(url: &str) -> Result<Client, StorageError> {
 /// server cannot be reached.
 pub async fn connect_redis(url: &str) -> Result<Client, StorageError> {
     let client = redis_client(url)?;
-    let unreachable = |reason: String| StorageError::Connect {
-        what: "redis",
-        reason,
-    };
+    let unreachable = |reason: String| StorageError::Connect { what: "redis", reason };
     match tokio::time::timeout(Duration::from_secs(3), client.init()).await {
         Ok(Ok(_task)) => Ok(client),
         Ok(Err(e)) => Err(unreachable(e.to_string())),

@@ -12,9 +12,7 @@ use crate::rows::{self, IdempotencyRow, NewEvent, PaymentRow};
 use autoglm_core::{Order, OrderId, Slot, SlotRange, Worker, WorkerId};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use std::collections::{BTreeMap, HashSet};
 
 /// Everything one order transition writes, atomically.
@@ -165,31 +163,18 @@ pub(crate) async fn apply_one<C: ConnectionTrait>(c: &C, ch: &OrderChange) -> Re
     if let Some((worker, range)) = &ch.reserve {
         let rows = reservation_rows(&order.id, worker, range);
         if let Err(e) = insert_chunked(c, rows).await {
-            return Err(if is_unique_violation(&e) {
-                Failure::Slot(worker.clone(), *range)
-            } else {
-                Failure::Db(e)
-            });
+            return Err(if is_unique_violation(&e) { Failure::Slot(worker.clone(), *range) } else { Failure::Db(e) });
         }
     }
     if let Some(ev) = &ch.event {
-        order_events::Entity::insert(event_row(order, ev)?)
-            .exec_without_returning(c)
-            .await?;
+        order_events::Entity::insert(event_row(order, ev)?).exec_without_returning(c).await?;
     }
     if let Some(p) = &ch.payment {
         upsert_payments(c, std::slice::from_ref(p)).await?;
     }
     if let Some(k) = &ch.idempotency {
-        if let Err(e) = idempotency_keys::Entity::insert(idempotency_row(k))
-            .exec_without_returning(c)
-            .await
-        {
-            return Err(if is_unique_violation(&e) {
-                Failure::Duplicate
-            } else {
-                Failure::Db(e)
-            });
+        if let Err(e) = idempotency_keys::Entity::insert(idempotency_row(k)).exec_without_returning(c).await {
+            return Err(if is_unique_violation(&e) { Failure::Duplicate } else { Failure::Db(e) });
         }
     }
     if let Some(w) = &ch.worker_update {
@@ -208,10 +193,7 @@ pub(crate) fn mergeable(changes: &[&OrderChange]) -> bool {
 /// Writes a batch of changes to distinct orders with one multi-row statement
 /// per table (one UPDATE per updated order). Any failure fails the batch: the
 /// caller rolls back and retries change by change to tell who failed.
-pub(crate) async fn apply_merged<C: ConnectionTrait>(
-    c: &C,
-    changes: &[&OrderChange],
-) -> Result<(), DbErr> {
+pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderChange]) -> Result<(), DbErr> {
     let corrupt = |e: StorageError| DbErr::Custom(e.to_string());
     let mut inserts = Vec::new();
     for ch in changes {
@@ -232,11 +214,8 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(
     }
     insert_chunked(c, inserts).await?;
 
-    let released: Vec<String> = changes
-        .iter()
-        .filter(|ch| ch.release_reservations)
-        .map(|ch| ch.order.id.0.clone())
-        .collect();
+    let released: Vec<String> =
+        changes.iter().filter(|ch| ch.release_reservations).map(|ch| ch.order.id.0.clone()).collect();
     for ids in released.chunks(CHUNK) {
         reservations::Entity::delete_many()
             .filter(reservations::Column::OrderId.is_in(ids.iter().cloned()))
@@ -245,11 +224,7 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(
     }
     let reserved = changes
         .iter()
-        .filter_map(|ch| {
-            ch.reserve
-                .as_ref()
-                .map(|(w, r)| reservation_rows(&ch.order.id, w, r))
-        })
+        .filter_map(|ch| ch.reserve.as_ref().map(|(w, r)| reservation_rows(&ch.order.id, w, r)))
         .flatten()
         .collect();
     insert_chunked(c, reserved).await?;
@@ -264,19 +239,11 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(
     let pays: Vec<PaymentRow> = changes.iter().filter_map(|ch| ch.payment.clone()).collect();
     upsert_payments(c, &pays).await?;
 
-    let keys = changes
-        .iter()
-        .filter_map(|ch| ch.idempotency.as_ref().map(idempotency_row))
-        .collect();
+    let keys = changes.iter().filter_map(|ch| ch.idempotency.as_ref().map(idempotency_row)).collect();
     insert_chunked(c, keys).await?;
 
-    let workers: Vec<Worker> = changes
-        .iter()
-        .filter_map(|ch| ch.worker_update.clone())
-        .collect();
-    upsert_workers(c, &workers, now_ms())
-        .await
-        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let workers: Vec<Worker> = changes.iter().filter_map(|ch| ch.worker_update.clone()).collect();
+    upsert_workers(c, &workers, now_ms()).await.map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(())
 }
 
@@ -289,9 +256,7 @@ where
 {
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(CHUNK));
-        sea_orm::Insert::many(rows)
-            .exec_without_returning(c)
-            .await?;
+        sea_orm::Insert::many(rows).exec_without_returning(c).await?;
         rows = rest;
     }
     Ok(())
@@ -327,11 +292,7 @@ async fn upsert_payments<C: ConnectionTrait>(c: &C, list: &[PaymentRow]) -> Resu
     Ok(())
 }
 
-fn reservation_rows(
-    order: &OrderId,
-    worker: &WorkerId,
-    range: &SlotRange,
-) -> Vec<reservations::ActiveModel> {
+fn reservation_rows(order: &OrderId, worker: &WorkerId, range: &SlotRange) -> Vec<reservations::ActiveModel> {
     range
         .iter()
         .map(|s| reservations::ActiveModel {
@@ -343,8 +304,8 @@ fn reservation_rows(
 }
 
 fn event_row(order: &Order, ev: &NewEvent) -> Result<order_events::ActiveModel, StorageError> {
-    let detail = serde_json::to_string(&ev.detail)
-        .map_err(|e| StorageError::corrupt("order_event", order.id.as_str(), e))?;
+    let detail =
+        serde_json::to_string(&ev.detail).map_err(|e| StorageError::corrupt("order_event", order.id.as_str(), e))?;
     Ok(order_events::ActiveModel {
         id: NotSet,
         order_id: Set(order.id.0.clone()),

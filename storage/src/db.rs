@@ -5,8 +5,7 @@
 //! (workers, preferences, callback nonces) touch no order.
 
 use crate::entity::{
-    customer_prefs, idempotency_keys, order_events, orders, payment_callbacks, payments,
-    reservations, workers,
+    customer_prefs, idempotency_keys, order_events, orders, payment_callbacks, payments, reservations, workers,
 };
 use crate::error::{is_unique_violation, StorageError};
 use crate::migration::Migrator;
@@ -17,8 +16,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use sea_orm_migration::MigratorTrait;
 use std::collections::BTreeMap;
@@ -84,37 +83,30 @@ impl Db {
         if backend == "sqlite" {
             // Every connection to an in-memory database is a different database.
             let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let max = if memory {
-                1
-            } else {
-                opts.max_connections.clamp(1, SQLITE_MAX_CONNECTIONS)
-            };
+            let max = if memory { 1 } else { opts.max_connections.clamp(1, SQLITE_MAX_CONNECTIONS) };
             let busy = opts.sqlite_busy_timeout;
-            co.max_connections(max)
-                .min_connections(1)
-                .map_sqlx_sqlite_opts(move |o| {
-                    o.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                        .busy_timeout(busy)
-                });
+            co.max_connections(max).min_connections(1).map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal).busy_timeout(busy)
+            });
         } else {
-            co.max_connections(opts.max_connections.max(1))
-                .min_connections(1);
+            co.max_connections(opts.max_connections.max(1)).min_connections(1);
         }
-        let conn = Database::connect(co)
-            .await
-            .map_err(|e| StorageError::Connect {
-                what: "database",
-                reason: e.to_string(),
-            })?;
-        Ok(Db { conn, backend })
+        match Database::connect(co).await {
+            Ok(conn) => Ok(Db { conn, backend }),
+            Err(e) => {
+                // The pool only says it timed out; one direct attempt tells why.
+                let reason = match direct_connect_error(&url, backend, opts.connect_timeout).await {
+                    Some(why) => why,
+                    None => e.to_string(),
+                };
+                Err(StorageError::Connect { what: "database", reason })
+            }
+        }
     }
 
     /// Brings the schema up to date (idempotent).
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        Migrator::up(&self.conn, None)
-            .await
-            .map_err(|e| StorageError::Migrate(e.to_string()))
+        Migrator::up(&self.conn, None).await.map_err(|e| StorageError::Migrate(e.to_string()))
     }
 
     /// `"sqlite"`, `"mysql"` (MariaDB included) or `"postgres"`.
@@ -134,9 +126,7 @@ impl Db {
 
     /// One order.
     pub async fn get_order(&self, id: &OrderId) -> Result<Option<Order>, StorageError> {
-        let row = orders::Entity::find_by_id(id.0.clone())
-            .one(&self.conn)
-            .await?;
+        let row = orders::Entity::find_by_id(id.0.clone()).one(&self.conn).await?;
         row.as_ref().map(rows::order_from_row).transpose()
     }
 
@@ -152,9 +142,7 @@ impl Db {
         if !filter.states.is_empty() {
             q = q.filter(orders::Column::State.is_in(filter.states.iter().map(|s| s.as_str())));
         }
-        q = q
-            .order_by_desc(orders::Column::CreatedAtMs)
-            .order_by_desc(orders::Column::Id);
+        q = q.order_by_desc(orders::Column::CreatedAtMs).order_by_desc(orders::Column::Id);
         if filter.limit > 0 {
             q = q.limit(filter.limit);
         }
@@ -165,18 +153,11 @@ impl Db {
             }
             q = q.offset(filter.offset);
         }
-        q.all(&self.conn)
-            .await?
-            .iter()
-            .map(rows::order_from_row)
-            .collect()
+        q.all(&self.conn).await?.iter().map(rows::order_from_row).collect()
     }
 
     /// Every order in one of `states` (rehydration at start-up).
-    pub async fn orders_in_states(
-        &self,
-        states: &[OrderState],
-    ) -> Result<Vec<Order>, StorageError> {
+    pub async fn orders_in_states(&self, states: &[OrderState]) -> Result<Vec<Order>, StorageError> {
         if states.is_empty() {
             return Ok(Vec::new());
         }
@@ -200,10 +181,7 @@ impl Db {
             .into_tuple()
             .all(&self.conn)
             .await?;
-        Ok(counts
-            .into_iter()
-            .map(|(s, n)| (s, n.max(0) as u64))
-            .collect())
+        Ok(counts.into_iter().map(|(s, n)| (s, n.max(0) as u64)).collect())
     }
 
     /// An order's audit trail, oldest first.
@@ -216,13 +194,9 @@ impl Db {
         rows.into_iter()
             .map(|r| {
                 let key = r.id.to_string();
-                let from = r
-                    .from_state
-                    .as_deref()
-                    .map(|s| rows::parse_state(s, "order_event", &key))
-                    .transpose()?;
-                let detail = serde_json::from_str(&r.detail)
-                    .map_err(|e| StorageError::corrupt("order_event", &key, e))?;
+                let from = r.from_state.as_deref().map(|s| rows::parse_state(s, "order_event", &key)).transpose()?;
+                let detail =
+                    serde_json::from_str(&r.detail).map_err(|e| StorageError::corrupt("order_event", &key, e))?;
                 Ok(EventRow {
                     id: r.id,
                     order_id: OrderId(r.order_id),
@@ -245,9 +219,7 @@ impl Db {
 
     /// One worker.
     pub async fn get_worker(&self, id: &WorkerId) -> Result<Option<Worker>, StorageError> {
-        let row = workers::Entity::find_by_id(id.0.clone())
-            .one(&self.conn)
-            .await?;
+        let row = workers::Entity::find_by_id(id.0.clone()).one(&self.conn).await?;
         row.as_ref().map(rows::worker_from_row).transpose()
     }
 
@@ -268,44 +240,29 @@ impl Db {
     }
 
     /// A worker's booked slots from `from` on, in slot order (calendar rehydration).
-    pub async fn reservations_of(
-        &self,
-        worker: &WorkerId,
-        from: Slot,
-    ) -> Result<Vec<(Slot, OrderId)>, StorageError> {
+    pub async fn reservations_of(&self, worker: &WorkerId, from: Slot) -> Result<Vec<(Slot, OrderId)>, StorageError> {
         let rows = reservations::Entity::find()
             .filter(reservations::Column::WorkerId.eq(worker.0.clone()))
             .filter(reservations::Column::Slot.gte(from.0))
             .order_by_asc(reservations::Column::Slot)
             .all(&self.conn)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (Slot(r.slot), OrderId(r.order_id)))
-            .collect())
+        Ok(rows.into_iter().map(|r| (Slot(r.slot), OrderId(r.order_id))).collect())
     }
 
     /// The slots an order holds, in slot order.
-    pub async fn reservations_of_order(
-        &self,
-        order: &OrderId,
-    ) -> Result<Vec<(WorkerId, Slot)>, StorageError> {
+    pub async fn reservations_of_order(&self, order: &OrderId) -> Result<Vec<(WorkerId, Slot)>, StorageError> {
         let rows = reservations::Entity::find()
             .filter(reservations::Column::OrderId.eq(order.0.clone()))
             .order_by_asc(reservations::Column::Slot)
             .all(&self.conn)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (WorkerId(r.worker_id), Slot(r.slot)))
-            .collect())
+        Ok(rows.into_iter().map(|r| (WorkerId(r.worker_id), Slot(r.slot))).collect())
     }
 
     /// One payment.
     pub async fn get_payment(&self, id: &PaymentId) -> Result<Option<PaymentRow>, StorageError> {
-        let row = payments::Entity::find_by_id(id.0.clone())
-            .one(&self.conn)
-            .await?;
+        let row = payments::Entity::find_by_id(id.0.clone()).one(&self.conn).await?;
         row.map(rows::payment_from_row).transpose()
     }
 
@@ -328,9 +285,7 @@ impl Db {
         customer: &CustomerId,
         key: &str,
     ) -> Result<Option<IdempotencyRow>, StorageError> {
-        let row = idempotency_keys::Entity::find_by_id((customer.0.clone(), key.to_string()))
-            .one(&self.conn)
-            .await?;
+        let row = idempotency_keys::Entity::find_by_id((customer.0.clone(), key.to_string())).one(&self.conn).await?;
         Ok(row.map(|r| IdempotencyRow {
             customer_id: CustomerId(r.customer_id),
             key: r.key,
@@ -342,31 +297,19 @@ impl Db {
 
     /// A customer's preferences; empty lists when none were set.
     pub async fn get_prefs(&self, customer: &CustomerId) -> Result<CustomerPrefs, StorageError> {
-        let Some(row) = customer_prefs::Entity::find_by_id(customer.0.clone())
-            .one(&self.conn)
-            .await?
-        else {
+        let Some(row) = customer_prefs::Entity::find_by_id(customer.0.clone()).one(&self.conn).await? else {
             return Ok(CustomerPrefs::default());
         };
         let list = |s: &str| -> Result<Vec<WorkerId>, StorageError> {
-            serde_json::from_str(s)
-                .map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))
+            serde_json::from_str(s).map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))
         };
-        Ok(CustomerPrefs {
-            favourites: list(&row.favourites)?,
-            blocked: list(&row.blocked)?,
-        })
+        Ok(CustomerPrefs { favourites: list(&row.favourites)?, blocked: list(&row.blocked)? })
     }
 
     /// Replaces a customer's preferences.
-    pub async fn set_prefs(
-        &self,
-        customer: &CustomerId,
-        prefs: &CustomerPrefs,
-    ) -> Result<(), StorageError> {
+    pub async fn set_prefs(&self, customer: &CustomerId, prefs: &CustomerPrefs) -> Result<(), StorageError> {
         let json = |v: &Vec<WorkerId>| {
-            serde_json::to_string(v)
-                .map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))
+            serde_json::to_string(v).map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))
         };
         let row = customer_prefs::ActiveModel {
             customer_id: Set(customer.0.clone()),
@@ -376,10 +319,7 @@ impl Db {
         customer_prefs::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(customer_prefs::Column::CustomerId)
-                    .update_columns([
-                        customer_prefs::Column::Favourites,
-                        customer_prefs::Column::Blocked,
-                    ])
+                    .update_columns([customer_prefs::Column::Favourites, customer_prefs::Column::Blocked])
                     .to_owned(),
             )
             .exec_without_returning(&self.conn)
@@ -399,10 +339,7 @@ impl Db {
             payment_id: Set(payment.0.clone()),
             received_at_ms: Set(now_ms),
         };
-        match payment_callbacks::Entity::insert(row)
-            .exec_without_returning(&self.conn)
-            .await
-        {
+        match payment_callbacks::Entity::insert(row).exec_without_returning(&self.conn).await {
             Ok(_) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(e.into()),
@@ -424,10 +361,7 @@ pub(crate) async fn upsert_workers<C: sea_orm::ConnectionTrait>(
     if by_id.is_empty() {
         return Ok(());
     }
-    let rows = by_id
-        .values()
-        .map(|w| rows::worker_row(w, now_ms))
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = by_id.values().map(|w| rows::worker_row(w, now_ms)).collect::<Result<Vec<_>, _>>()?;
     workers::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::column(workers::Column::Id)
@@ -442,6 +376,28 @@ pub(crate) async fn upsert_workers<C: sea_orm::ConnectionTrait>(
         .exec_without_returning(c)
         .await?;
     Ok(())
+}
+
+/// The error of one direct (unpooled) connection attempt, if it fails.
+async fn direct_connect_error(url: &str, backend: &str, timeout: Duration) -> Option<String> {
+    use sea_orm::sqlx::mysql::MySqlConnectOptions;
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+    use sea_orm::sqlx::ConnectOptions as _;
+    let attempt = async {
+        let r = match backend {
+            "postgres" => match url.parse::<PgConnectOptions>() {
+                Ok(o) => o.connect().await.map(drop),
+                Err(e) => Err(e),
+            },
+            "mysql" => match url.parse::<MySqlConnectOptions>() {
+                Ok(o) => o.connect().await.map(drop),
+                Err(e) => Err(e),
+            },
+            _ => Ok(()),
+        };
+        r.err().map(|e| e.to_string())
+    };
+    tokio::time::timeout(timeout, attempt).await.ok().flatten()
 }
 
 /// Milliseconds since the epoch, now.

@@ -47,36 +47,19 @@ impl StorageError {
     /// Whether retrying later may help (the backend is down or busy) rather
     /// than the data being wrong; the HTTP layer answers 503 for these.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StorageError::Connect { .. } | StorageError::WriterStopped
-        )
+        matches!(self, StorageError::Connect { .. } | StorageError::WriterStopped)
     }
 
-    pub(crate) fn corrupt(
-        what: &'static str,
-        id: impl Into<String>,
-        reason: impl ToString,
-    ) -> Self {
-        StorageError::Corrupt {
-            what,
-            id: id.into(),
-            reason: reason.to_string(),
-        }
+    pub(crate) fn corrupt(what: &'static str, id: impl Into<String>, reason: impl ToString) -> Self {
+        StorageError::Corrupt { what, id: id.into(), reason: reason.to_string() }
     }
 }
 
 impl From<DbErr> for StorageError {
     fn from(e: DbErr) -> Self {
         match e {
-            DbErr::Conn(r) => StorageError::Connect {
-                what: "database",
-                reason: r.to_string(),
-            },
-            DbErr::ConnectionAcquire(r) => StorageError::Connect {
-                what: "database",
-                reason: r.to_string(),
-            },
+            DbErr::Conn(r) => StorageError::Connect { what: "database", reason: r.to_string() },
+            DbErr::ConnectionAcquire(r) => StorageError::Connect { what: "database", reason: r.to_string() },
             DbErr::Migration(r) => StorageError::Migrate(r),
             other => StorageError::Query(other.to_string()),
         }
@@ -120,19 +103,14 @@ impl From<DbErr> for WriteError {
 fn database_error(e: &DbErr) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
     match e {
         DbErr::Exec(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(d)))
-        | DbErr::Query(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(d))) => {
-            Some(d.as_ref())
-        }
+        | DbErr::Query(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(d))) => Some(d.as_ref()),
         _ => None,
     }
 }
 
 /// Whether `e` is a unique-key violation (duplicate primary key included).
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Whether `e` is a conflict between concurrent transactions that a retry
@@ -149,8 +127,5 @@ pub(crate) fn is_transient(e: &DbErr) -> bool {
     let code = d.code().unwrap_or_default();
     // Postgres: 40001 serialization failure, 40P01 deadlock. SQLite: 5 BUSY,
     // 6 LOCKED, 261 BUSY_RECOVERY, 517 BUSY_SNAPSHOT, 262 LOCKED_SHAREDCACHE.
-    matches!(
-        code.as_ref(),
-        "40001" | "40P01" | "5" | "6" | "261" | "262" | "517"
-    )
+    matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "261" | "262" | "517")
 }

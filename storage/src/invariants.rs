@@ -30,15 +30,8 @@ impl Db {
     /// Checks the booking invariants as of `now_ms` (which completed orders
     /// count as past).
     pub async fn check_invariants_at(&self, now_ms: i64) -> Result<InvariantReport, StorageError> {
-        let held: Vec<&str> = OrderState::ALL
-            .iter()
-            .filter(|s| s.holds_reservation())
-            .map(|s| s.as_str())
-            .collect();
-        let live = orders::Entity::find()
-            .filter(orders::Column::State.is_in(held))
-            .all(self.conn())
-            .await?;
+        let held: Vec<&str> = OrderState::ALL.iter().filter(|s| s.holds_reservation()).map(|s| s.as_str()).collect();
+        let live = orders::Entity::find().filter(orders::Column::State.is_in(held)).all(self.conn()).await?;
         let reservations = reservations::Entity::find().all(self.conn()).await?;
 
         let mut facts: HashMap<String, OrderFacts> = HashMap::new();
@@ -46,30 +39,21 @@ impl Db {
             facts.insert(row.id.clone(), order_facts(row)?);
         }
         // Orders that hold reservation rows without being live: fetch their state.
-        let others: BTreeSet<&str> = reservations
-            .iter()
-            .map(|r| r.order_id.as_str())
-            .filter(|id| !facts.contains_key(*id))
-            .collect();
+        let others: BTreeSet<&str> =
+            reservations.iter().map(|r| r.order_id.as_str()).filter(|id| !facts.contains_key(*id)).collect();
         let others: Vec<&str> = others.into_iter().collect();
         for ids in others.chunks(CHUNK) {
-            let rows = orders::Entity::find()
-                .filter(orders::Column::Id.is_in(ids.iter().copied()))
-                .all(self.conn())
-                .await?;
+            let rows =
+                orders::Entity::find().filter(orders::Column::Id.is_in(ids.iter().copied())).all(self.conn()).await?;
             for row in &rows {
                 facts.insert(row.id.clone(), order_facts(row)?);
             }
         }
 
-        let mut report = InvariantReport {
-            by_state: self.count_orders_by_state().await?,
-            ..InvariantReport::default()
-        };
-        let by_slot: HashMap<(&str, i64), &str> = reservations
-            .iter()
-            .map(|r| ((r.worker_id.as_str(), r.slot), r.order_id.as_str()))
-            .collect();
+        let mut report =
+            InvariantReport { by_state: self.count_orders_by_state().await?, ..InvariantReport::default() };
+        let by_slot: HashMap<(&str, i64), &str> =
+            reservations.iter().map(|r| ((r.worker_id.as_str(), r.slot), r.order_id.as_str())).collect();
 
         // Who claims each (worker, slot): live orders by their own account,
         // and the reservation rows of live orders.
@@ -84,10 +68,7 @@ impl Db {
             };
             let mut complete = true;
             for s in slots {
-                claims
-                    .entry((worker.as_str(), *s))
-                    .or_default()
-                    .insert(id.as_str());
+                claims.entry((worker.as_str(), *s)).or_default().insert(id.as_str());
                 complete &= by_slot.get(&(worker.as_str(), *s)) == Some(&id.as_str());
             }
             if !complete {
@@ -101,21 +82,11 @@ impl Db {
             };
             let slot_end_ms = (r.slot + 1) * SLOT_SECONDS * 1000;
             match f.state {
-                OrderState::Cancelled | OrderState::Unassignable => {
-                    report.reservations_of_dead_orders += 1
-                }
-                OrderState::Completed if slot_end_ms <= now_ms => {
-                    report.reservations_of_dead_orders += 1
-                }
+                OrderState::Cancelled | OrderState::Unassignable => report.reservations_of_dead_orders += 1,
+                OrderState::Completed if slot_end_ms <= now_ms => report.reservations_of_dead_orders += 1,
                 s if s.holds_reservation() => {
-                    claims
-                        .entry((r.worker_id.as_str(), r.slot))
-                        .or_default()
-                        .insert(r.order_id.as_str());
-                    let own = f
-                        .booking
-                        .as_ref()
-                        .is_some_and(|(w, slots)| *w == r.worker_id && slots.contains(&r.slot));
+                    claims.entry((r.worker_id.as_str(), r.slot)).or_default().insert(r.order_id.as_str());
+                    let own = f.booking.as_ref().is_some_and(|(w, slots)| *w == r.worker_id && slots.contains(&r.slot));
                     if !own {
                         report.stray_reservations += 1;
                     }
@@ -133,11 +104,6 @@ impl Db {
 fn order_facts(row: &orders::Model) -> Result<OrderFacts, StorageError> {
     let state = rows::parse_state(&row.state, "order", &row.id)?;
     let order = rows::order_from_row(row)?;
-    let booking = order.worker.as_ref().map(|w| {
-        (
-            w.id.0.clone(),
-            order.slots().iter().map(|s: Slot| s.0).collect(),
-        )
-    });
+    let booking = order.worker.as_ref().map(|w| (w.id.0.clone(), order.slots().iter().map(|s: Slot| s.0).collect()));
     Ok(OrderFacts { state, booking })
 }

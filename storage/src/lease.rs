@@ -12,9 +12,7 @@ use crate::entity::leases;
 use crate::error::{is_transient, is_unique_violation, StorageError};
 use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 /// A lease as stored.
@@ -32,12 +30,7 @@ pub struct Lease {
 
 impl From<leases::Model> for Lease {
     fn from(m: leases::Model) -> Self {
-        Lease {
-            resource: m.resource,
-            owner: m.owner,
-            fencing_token: m.fencing_token,
-            expires_at_ms: m.expires_at_ms,
-        }
+        Lease { resource: m.resource, owner: m.owner, fencing_token: m.fencing_token, expires_at_ms: m.expires_at_ms }
     }
 }
 
@@ -66,10 +59,7 @@ impl Db {
                 if renewed.rows_affected == 0 {
                     let taken = leases::Entity::update_many()
                         .col_expr(leases::Column::Owner, Expr::value(owner.clone()))
-                        .col_expr(
-                            leases::Column::FencingToken,
-                            Expr::col(leases::Column::FencingToken).add(1),
-                        )
+                        .col_expr(leases::Column::FencingToken, Expr::col(leases::Column::FencingToken).add(1))
                         .col_expr(leases::Column::ExpiresAtMs, Expr::value(expires))
                         .filter(leases::Column::Resource.eq(resource.clone()))
                         .filter(leases::Column::ExpiresAtMs.lte(now_ms))
@@ -107,10 +97,7 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<Lease>, StorageError> {
         let done = leases::Entity::update_many()
-            .col_expr(
-                leases::Column::ExpiresAtMs,
-                Expr::value(now_ms.saturating_add(ttl_ms)),
-            )
+            .col_expr(leases::Column::ExpiresAtMs, Expr::value(now_ms.saturating_add(ttl_ms)))
             .filter(leases::Column::Resource.eq(resource))
             .filter(leases::Column::Owner.eq(owner))
             .filter(leases::Column::FencingToken.eq(fencing_token))
@@ -125,12 +112,7 @@ impl Db {
 
     /// Gives a lease up (it stays on record, expired); `false` when `owner`
     /// no longer held it with `fencing_token`.
-    pub async fn release_lease(
-        &self,
-        resource: &str,
-        owner: &str,
-        fencing_token: i64,
-    ) -> Result<bool, StorageError> {
+    pub async fn release_lease(&self, resource: &str, owner: &str, fencing_token: i64) -> Result<bool, StorageError> {
         let done = leases::Entity::update_many()
             .col_expr(leases::Column::ExpiresAtMs, Expr::value(0i64))
             .filter(leases::Column::Resource.eq(resource))
@@ -143,9 +125,7 @@ impl Db {
 
     /// A lease as stored (possibly expired).
     pub async fn get_lease(&self, resource: &str) -> Result<Option<Lease>, StorageError> {
-        let row = leases::Entity::find_by_id(resource.to_string())
-            .one(self.conn())
-            .await?;
+        let row = leases::Entity::find_by_id(resource.to_string()).one(self.conn()).await?;
         Ok(row.map(Lease::from))
     }
 
@@ -165,9 +145,8 @@ impl Db {
     where
         F: for<'t> Fn(
             &'t DatabaseTransaction,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<Option<Lease>, DbErr>> + Send + 't>,
-        >,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Lease>, DbErr>> + Send + 't>>,
     {
         let mut attempt = 0;
         loop {

@@ -33,7 +33,5 @@ pub use db::{Db, DbOptions};
 pub use error::{StorageError, WriteError};
 pub use lease::Lease;
 pub use migration::Migrator;
-pub use rows::{
-    CustomerPrefs, EventRow, IdempotencyRow, InvariantReport, NewEvent, OrderFilter, PaymentRow,
-};
+pub use rows::{CustomerPrefs, EventRow, IdempotencyRow, InvariantReport, NewEvent, OrderFilter, PaymentRow};
 pub use writer::{Writer, WriterConfig, WriterStats};

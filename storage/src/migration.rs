@@ -31,10 +31,7 @@ impl MigrationName for Initial {
 const ID_LEN: u32 = 64;
 
 fn id_col(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name)
-        .string_len(ID_LEN)
-        .not_null()
-        .to_owned()
+    ColumnDef::new(name).string_len(ID_LEN).not_null().to_owned()
 }
 
 fn i64_col(name: impl IntoIden) -> ColumnDef {
@@ -51,9 +48,7 @@ fn table(name: impl IntoIden + 'static, backend: DbBackend) -> TableCreateStatem
     let mut t = Table::create();
     t.table(name).if_not_exists();
     if backend == DbBackend::MySql {
-        t.engine("InnoDB")
-            .character_set("utf8mb4")
-            .collate("utf8mb4_bin");
+        t.engine("InnoDB").character_set("utf8mb4").collate("utf8mb4_bin");
     }
     t
 }
@@ -97,70 +92,35 @@ impl MigrationTrait for Initial {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_orders_customer",
-            Orders::Table,
-            &["customer_id", "created_at_ms"],
-        ))
-        .await?;
-        m.create_index(index(
-            "idx_orders_worker",
-            Orders::Table,
-            &["worker_id", "start_slot"],
-        ))
-        .await?;
-        m.create_index(index("idx_orders_state", Orders::Table, &["state"]))
-            .await?;
+        m.create_index(index("idx_orders_customer", Orders::Table, &["customer_id", "created_at_ms"])).await?;
+        m.create_index(index("idx_orders_worker", Orders::Table, &["worker_id", "start_slot"])).await?;
+        m.create_index(index("idx_orders_state", Orders::Table, &["state"])).await?;
 
         m.create_table(
             table(OrderEvents::Table, b)
-                .col(
-                    ColumnDef::new(OrderEvents::Id)
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
+                .col(ColumnDef::new(OrderEvents::Id).big_integer().not_null().auto_increment().primary_key())
                 .col(id_col(OrderEvents::OrderId))
                 .col(i64_col(OrderEvents::Version))
                 .col(ColumnDef::new(OrderEvents::FromState).string_len(32).null())
-                .col(
-                    ColumnDef::new(OrderEvents::ToState)
-                        .string_len(32)
-                        .not_null(),
-                )
+                .col(ColumnDef::new(OrderEvents::ToState).string_len(32).not_null())
                 .col(ColumnDef::new(OrderEvents::Event).string_len(64).not_null())
                 .col(text_col(OrderEvents::Detail))
                 .col(i64_col(OrderEvents::AtMs))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_order_events_order",
-            OrderEvents::Table,
-            &["order_id", "version"],
-        ))
-        .await?;
+        m.create_index(index("idx_order_events_order", OrderEvents::Table, &["order_id", "version"])).await?;
 
         m.create_table(
             table(Reservations::Table, b)
                 .col(id_col(Reservations::WorkerId))
                 .col(i64_col(Reservations::Slot))
                 .col(id_col(Reservations::OrderId))
-                .primary_key(
-                    Index::create()
-                        .col(Reservations::WorkerId)
-                        .col(Reservations::Slot),
-                )
+                .primary_key(Index::create().col(Reservations::WorkerId).col(Reservations::Slot))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "idx_reservations_order",
-            Reservations::Table,
-            &["order_id"],
-        ))
-        .await?;
+        m.create_index(index("idx_reservations_order", Reservations::Table, &["order_id"])).await?;
 
         m.create_table(
             table(Payments::Table, b)
@@ -176,10 +136,8 @@ impl MigrationTrait for Initial {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_payments_order", Payments::Table, &["order_id"]))
-            .await?;
-        m.create_index(index("idx_payments_state", Payments::Table, &["state"]))
-            .await?;
+        m.create_index(index("idx_payments_order", Payments::Table, &["order_id"])).await?;
+        m.create_index(index("idx_payments_state", Payments::Table, &["state"])).await?;
 
         m.create_table(
             table(PaymentCallbacks::Table, b)
@@ -193,23 +151,11 @@ impl MigrationTrait for Initial {
         m.create_table(
             table(IdempotencyKeys::Table, b)
                 .col(id_col(IdempotencyKeys::CustomerId))
-                .col(
-                    ColumnDef::new(IdempotencyKeys::Key)
-                        .string_len(128)
-                        .not_null(),
-                )
-                .col(
-                    ColumnDef::new(IdempotencyKeys::RequestHash)
-                        .string_len(128)
-                        .not_null(),
-                )
+                .col(ColumnDef::new(IdempotencyKeys::Key).string_len(128).not_null())
+                .col(ColumnDef::new(IdempotencyKeys::RequestHash).string_len(128).not_null())
                 .col(id_col(IdempotencyKeys::OrderId))
                 .col(i64_col(IdempotencyKeys::CreatedAtMs))
-                .primary_key(
-                    Index::create()
-                        .col(IdempotencyKeys::CustomerId)
-                        .col(IdempotencyKeys::Key),
-                )
+                .primary_key(Index::create().col(IdempotencyKeys::CustomerId).col(IdempotencyKeys::Key))
                 .to_owned(),
         )
         .await?;
@@ -225,12 +171,7 @@ impl MigrationTrait for Initial {
 
         m.create_table(
             table(Leases::Table, b)
-                .col(
-                    ColumnDef::new(Leases::Resource)
-                        .string_len(128)
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(ColumnDef::new(Leases::Resource).string_len(128).not_null().primary_key())
                 .col(ColumnDef::new(Leases::Owner).string_len(128).not_null())
                 .col(i64_col(Leases::FencingToken))
                 .col(i64_col(Leases::ExpiresAtMs))

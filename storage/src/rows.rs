@@ -135,29 +135,17 @@ pub(crate) fn ms<Tz: chrono::TimeZone>(t: &chrono::DateTime<Tz>) -> i64 {
 }
 
 /// The full row for `order`; `created_at_ms` is left unset on updates.
-pub(crate) fn order_row(
-    order: &Order,
-    for_insert: bool,
-) -> Result<orders::ActiveModel, StorageError> {
-    let body = serde_json::to_string(order)
-        .map_err(|e| StorageError::corrupt("order", order.id.as_str(), e))?;
+pub(crate) fn order_row(order: &Order, for_insert: bool) -> Result<orders::ActiveModel, StorageError> {
+    let body = serde_json::to_string(order).map_err(|e| StorageError::corrupt("order", order.id.as_str(), e))?;
     Ok(orders::ActiveModel {
-        id: if for_insert {
-            Set(order.id.0.clone())
-        } else {
-            NotSet
-        },
+        id: if for_insert { Set(order.id.0.clone()) } else { NotSet },
         customer_id: Set(order.customer_id.0.clone()),
         worker_id: Set(order.worker.as_ref().map(|w| w.id.0.clone())),
         state: Set(order.state.as_str().to_string()),
         start_slot: Set(order.slots().start.0),
         version: Set(order.version),
         body: Set(body),
-        created_at_ms: if for_insert {
-            Set(ms(&order.created_at))
-        } else {
-            NotSet
-        },
+        created_at_ms: if for_insert { Set(ms(&order.created_at)) } else { NotSet },
         updated_at_ms: Set(ms(&order.updated_at)),
     })
 }
@@ -169,8 +157,7 @@ pub(crate) fn order_from_row(row: &orders::Model) -> Result<Order, StorageError>
 
 /// The row for `worker` at `now_ms`.
 pub(crate) fn worker_row(w: &Worker, now_ms: i64) -> Result<workers::ActiveModel, StorageError> {
-    let body =
-        serde_json::to_string(w).map_err(|e| StorageError::corrupt("worker", w.id.as_str(), e))?;
+    let body = serde_json::to_string(w).map_err(|e| StorageError::corrupt("worker", w.id.as_str(), e))?;
     Ok(workers::ActiveModel {
         id: Set(w.id.0.clone()),
         name: Set(w.name.clone()),
@@ -203,24 +190,14 @@ pub(crate) fn payment_row(p: &PaymentRow) -> payments::ActiveModel {
 
 /// The payment stored in `row`.
 pub(crate) fn payment_from_row(row: payments::Model) -> Result<PaymentRow, StorageError> {
-    let state = PaymentState::parse(&row.state).ok_or_else(|| {
-        StorageError::corrupt("payment", &row.id, format!("unknown state {:?}", row.state))
-    })?;
-    let currency: Currency =
-        serde_json::from_value(serde_json::Value::String(row.currency.clone())).map_err(|_| {
-            StorageError::corrupt(
-                "payment",
-                &row.id,
-                format!("unknown currency {:?}", row.currency),
-            )
-        })?;
+    let state = PaymentState::parse(&row.state)
+        .ok_or_else(|| StorageError::corrupt("payment", &row.id, format!("unknown state {:?}", row.state)))?;
+    let currency: Currency = serde_json::from_value(serde_json::Value::String(row.currency.clone()))
+        .map_err(|_| StorageError::corrupt("payment", &row.id, format!("unknown currency {:?}", row.currency)))?;
     Ok(PaymentRow {
         id: PaymentId(row.id),
         order_id: OrderId(row.order_id),
-        amount: Money {
-            amount_cents: row.amount_cents,
-            currency,
-        },
+        amount: Money { amount_cents: row.amount_cents, currency },
         state,
         expires_at_ms: row.expires_at_ms,
         created_at_ms: row.created_at_ms,
@@ -236,11 +213,6 @@ fn currency_code(c: Currency) -> &'static str {
 }
 
 /// A state column's value, or a corrupt-row error naming `id`.
-pub(crate) fn parse_state(
-    s: &str,
-    what: &'static str,
-    id: &str,
-) -> Result<OrderState, StorageError> {
-    OrderState::parse(s)
-        .ok_or_else(|| StorageError::corrupt(what, id, format!("unknown state {s:?}")))
+pub(crate) fn parse_state(s: &str, what: &'static str, id: &str) -> Result<OrderState, StorageError> {
+    OrderState::parse(s).ok_or_else(|| StorageError::corrupt(what, id, format!("unknown state {s:?}")))
 }

@@ -10,9 +10,7 @@
 
 use crate::db::{Db, DbOptions};
 use autoglm_core::worker::WorkingHours;
-use autoglm_core::{
-    Address, CustomerId, GeoPoint, Money, Order, OrderId, OrderState, Service, Worker, WorkerId,
-};
+use autoglm_core::{Address, CustomerId, GeoPoint, Money, Order, OrderId, OrderState, Service, Worker, WorkerId};
 use chrono::{DateTime, FixedOffset};
 use sea_orm::{ConnectionTrait, Statement};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,26 +29,14 @@ pub fn ci() -> bool {
 }
 
 fn unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// A name unique in this process and across processes: `<prefix><secs>_<pid>_<n>`.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!(
-        "{prefix}{}_{}_{}_{:x}",
-        unix_secs(),
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        nanos & 0xffff
-    )
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
+    format!("{prefix}{}_{}_{}_{:x}", unix_secs(), std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos & 0xffff)
 }
 
 /// Reports a missing backend: panics in CI, otherwise prints loudly and skips.
@@ -80,10 +66,7 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
+    let host_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
     let mut out = format!("{}/{name}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -94,10 +77,7 @@ fn with_database(url: &str, name: &str) -> String {
 
 /// Whether a test database name is older than the staleness limit.
 fn is_stale(name: &str) -> bool {
-    let secs = name
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.split('_').next())
-        .and_then(|s| s.parse::<u64>().ok());
+    let secs = name.strip_prefix(PREFIX).and_then(|rest| rest.split('_').next()).and_then(|s| s.parse::<u64>().ok());
     secs.is_some_and(|s| s + STALE_AFTER_SECS < unix_secs())
 }
 
@@ -114,21 +94,14 @@ pub async fn fresh_sqlite() -> Db {
     }
     let path = dir.join(format!("{}.db", unique(PREFIX)));
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    let db = Db::connect(&url, &test_options())
-        .await
-        .unwrap_or_else(|e| panic!("sqlite at {url}: {e}"));
-    db.migrate()
-        .await
-        .unwrap_or_else(|e| panic!("sqlite migration: {e}"));
+    let db = Db::connect(&url, &test_options()).await.unwrap_or_else(|e| panic!("sqlite at {url}: {e}"));
+    db.migrate().await.unwrap_or_else(|e| panic!("sqlite migration: {e}"));
     db
 }
 
 /// Creates a fresh database next to `admin_url`'s, connects and migrates.
 async fn fresh_server_db(backend: &'static str, admin_url: &str) -> Option<Db> {
-    let opts = DbOptions {
-        max_connections: 1,
-        ..test_options()
-    };
+    let opts = DbOptions { max_connections: 1, ..test_options() };
     let admin = match Db::connect(admin_url, &opts).await {
         Ok(db) => db,
         Err(e) => {
@@ -153,9 +126,7 @@ async fn fresh_server_db(backend: &'static str, admin_url: &str) -> Option<Db> {
     let db = Db::connect(&url, &test_options())
         .await
         .unwrap_or_else(|e| panic!("{backend}: cannot connect to fresh database {name}: {e}"));
-    db.migrate()
-        .await
-        .unwrap_or_else(|e| panic!("{backend}: migration of {name} failed: {e}"));
+    db.migrate().await.unwrap_or_else(|e| panic!("{backend}: migration of {name} failed: {e}"));
     Some(db)
 }
 
@@ -163,18 +134,11 @@ async fn fresh_server_db(backend: &'static str, admin_url: &str) -> Option<Db> {
 async fn drop_stale(admin: &Db) {
     let backend = admin.conn().get_database_backend();
     let (list, quote) = if admin.backend() == "mysql" {
-        (
-            "SELECT schema_name AS name FROM information_schema.schemata",
-            '`',
-        )
+        ("SELECT schema_name AS name FROM information_schema.schemata", '`')
     } else {
         ("SELECT datname AS name FROM pg_database", '"')
     };
-    let Ok(rows) = admin
-        .conn()
-        .query_all(Statement::from_string(backend, list))
-        .await
-    else {
+    let Ok(rows) = admin.conn().query_all(Statement::from_string(backend, list)).await else {
         return;
     };
     for row in rows {
@@ -192,8 +156,7 @@ async fn drop_stale(admin: &Db) {
 
 /// A fresh, migrated PostgreSQL database; `None` (skipped) when unreachable outside CI.
 pub async fn fresh_postgres() -> Option<Db> {
-    let url =
-        std::env::var("AUTOGLM_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_URL.to_string());
+    let url = std::env::var("AUTOGLM_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_URL.to_string());
     fresh_server_db("postgres", &url).await
 }
 
@@ -248,11 +211,7 @@ pub fn sample_order(id: &str, customer: &str, start: DateTime<FixedOffset>, minu
         rooms: vec![autoglm_core::Room::WholeHome],
         start,
         duration_minutes: minutes,
-        address: Address {
-            text: "徐汇区漕溪北路 1 号".into(),
-            lat: 31.19,
-            lon: 121.44,
-        },
+        address: Address { text: "徐汇区漕溪北路 1 号".into(), lat: 31.19, lon: 121.44 },
         notes: None,
         worker: None,
         price: Money::cny(12_000 * i64::from(minutes) / 60),
@@ -273,10 +232,7 @@ pub fn sample_worker(id: &str) -> Worker {
         id: WorkerId::from(id),
         name: format!("阿姨 {id}"),
         skills: [(Service::Cleaning, 4), (Service::DeepCleaning, 3)].into(),
-        home: GeoPoint {
-            lat: 31.2,
-            lon: 121.45,
-        },
+        home: GeoPoint { lat: 31.2, lon: 121.45 },
         radius_km: 10.0,
         hours: WorkingHours::default(),
         rating: 4.8,

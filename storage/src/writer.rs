@@ -30,11 +30,7 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self {
-            max_batch: 256,
-            max_wait: Duration::from_millis(2),
-            queue: 8192,
-        }
+        Self { max_batch: 256, max_wait: Duration::from_millis(2), queue: 8192 }
     }
 }
 
@@ -104,9 +100,7 @@ pub struct Writer {
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("Writer").field("stats", &self.stats()).finish()
     }
 }
 
@@ -115,12 +109,7 @@ impl Writer {
     pub fn spawn(db: Db, cfg: WriterConfig) -> Writer {
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
         let counters = Arc::new(Counters::default());
-        let task = Task {
-            db,
-            cfg,
-            rx,
-            counters: counters.clone(),
-        };
+        let task = Task { db, cfg, rx, counters: counters.clone() };
         tokio::spawn(task.run());
         Writer { tx, counters }
     }
@@ -133,9 +122,7 @@ impl Writer {
             .await
             .map_err(|_| WriteError::Storage(StorageError::WriterStopped))?;
         // A dropped reply means the task died: report it rather than hang.
-        answer
-            .await
-            .unwrap_or(Err(WriteError::Storage(StorageError::WriterStopped)))
+        answer.await.unwrap_or(Err(WriteError::Storage(StorageError::WriterStopped)))
     }
 
     /// Changes waiting in the queue.
@@ -210,12 +197,7 @@ impl Task {
         tracing::debug!(stats = ?self.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
     }
 
-    fn take(
-        &mut self,
-        m: Msg,
-        batch: &mut Vec<(Box<OrderChange>, Reply)>,
-        stopping: &mut Vec<oneshot::Sender<()>>,
-    ) {
+    fn take(&mut self, m: Msg, batch: &mut Vec<(Box<OrderChange>, Reply)>, stopping: &mut Vec<oneshot::Sender<()>>) {
         match m {
             Msg::Change(c, r) => batch.push((c, r)),
             Msg::Shutdown(done) => {
@@ -260,17 +242,13 @@ impl Task {
                 Plain::SomeFailed => break,
             }
         }
-        self.counters
-            .savepoint_reruns
-            .fetch_add(1, Ordering::Relaxed);
+        self.counters.savepoint_reruns.fetch_add(1, Ordering::Relaxed);
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.write_savepoints(changes).await {
                 Ok(results) => return results,
-                Err(e) if attempt < TRANSIENT_RETRIES && matches!(&e, Rerun::Transient) => {
-                    self.retrying()
-                }
+                Err(e) if attempt < TRANSIENT_RETRIES && matches!(&e, Rerun::Transient) => self.retrying(),
                 Err(Rerun::Transient) => {
                     return all(WriteError::Storage(StorageError::Query(
                         "the database kept reporting conflicts with concurrent transactions".into(),
@@ -282,9 +260,7 @@ impl Task {
     }
 
     fn retrying(&self) {
-        self.counters
-            .transient_retries
-            .fetch_add(1, Ordering::Relaxed);
+        self.counters.transient_retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The whole batch in one transaction, no savepoints.
@@ -320,10 +296,7 @@ impl Task {
     }
 
     /// The batch again, each change inside its own savepoint.
-    async fn write_savepoints(
-        &self,
-        changes: &[&OrderChange],
-    ) -> Result<Vec<Result<(), WriteError>>, Rerun> {
+    async fn write_savepoints(&self, changes: &[&OrderChange]) -> Result<Vec<Result<(), WriteError>>, Rerun> {
         let tx = self.db.conn().begin().await.map_err(Rerun::from_db)?;
         let mut results = Vec::with_capacity(changes.len());
         for ch in changes {

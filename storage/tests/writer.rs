@@ -49,11 +49,7 @@ async fn two_thousand_concurrent_submits_give_one_winner_per_slot() {
                     winners.entry((worker, slot)).or_default().push(id);
                 }
                 Err(WriteError::SlotTaken { worker: w, slot: s }) => {
-                    assert_eq!(
-                        (w.0, s.0),
-                        (worker, slot),
-                        "[{name}] the loser is told which slot"
-                    );
+                    assert_eq!((w.0, s.0), (worker, slot), "[{name}] the loser is told which slot");
                     taken += 1;
                 }
                 Err(e) => panic!("[{name}] {id}: unexpected {e}"),
@@ -71,46 +67,21 @@ async fn two_thousand_concurrent_submits_give_one_winner_per_slot() {
             stats.transient_retries
         );
         assert_eq!(ok + taken, 2000, "[{name}] every submit got a reply");
-        assert_eq!(
-            ok, 1100,
-            "[{name}] 1000 uncontested + one winner for each of 100 pairs"
-        );
+        assert_eq!(ok, 1100, "[{name}] 1000 uncontested + one winner for each of 100 pairs");
         assert_eq!(winners.len(), 1100, "[{name}]");
-        assert!(
-            winners.values().all(|w| w.len() == 1),
-            "[{name}] exactly one winner per slot"
-        );
+        assert!(winners.values().all(|w| w.len() == 1), "[{name}] exactly one winner per slot");
         assert_eq!(stats.changes, 2000, "[{name}]");
-        assert!(
-            stats.mean_batch_size() > 1.0,
-            "[{name}] changes were grouped: {stats:?}"
-        );
+        assert!(stats.mean_batch_size() > 1.0, "[{name}] changes were grouped: {stats:?}");
 
         // The database agrees: each winner holds its slot, losers left nothing behind.
         for ((worker, slot), ids) in &winners {
-            let held = db
-                .reservations_of(&WorkerId::from(worker.as_str()), Slot(*slot))
-                .await;
+            let held = db.reservations_of(&WorkerId::from(worker.as_str()), Slot(*slot)).await;
             let held = held.unwrap_or_else(|e| panic!("[{name}] {e}"));
-            assert_eq!(
-                held.first(),
-                Some(&(Slot(*slot), OrderId::from(ids[0].as_str()))),
-                "[{name}]"
-            );
+            assert_eq!(held.first(), Some(&(Slot(*slot), OrderId::from(ids[0].as_str()))), "[{name}]");
         }
-        let counts = db
-            .count_orders_by_state()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            counts.values().sum::<u64>(),
-            1100,
-            "[{name}] no loser's order row"
-        );
-        let report = db
-            .check_invariants()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let counts = db.count_orders_by_state().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(counts.values().sum::<u64>(), 1100, "[{name}] no loser's order row");
+        let report = db.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(report.is_clean(), "[{name}] {report:?}");
         writer.shutdown().await;
     }
@@ -119,28 +90,13 @@ async fn two_thousand_concurrent_submits_give_one_winner_per_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
     for (name, db) in test_databases().await {
-        let writer = Writer::spawn(
-            db.clone(),
-            WriterConfig {
-                max_wait: Duration::from_millis(20),
-                ..WriterConfig::default()
-            },
-        );
-        let a = sample_order(
-            "A1",
-            "C1",
-            autoglm_storage::testing::at("2026-03-06T10:00:00+08:00"),
-            60,
-        );
+        let writer =
+            Writer::spawn(db.clone(), WriterConfig { max_wait: Duration::from_millis(20), ..WriterConfig::default() });
+        let a = sample_order("A1", "C1", autoglm_storage::testing::at("2026-03-06T10:00:00+08:00"), 60);
         let mut a1 = a.clone();
         a1.notes = Some("ring twice".into());
         a1.version = 1;
-        let b = sample_order(
-            "B1",
-            "C1",
-            autoglm_storage::testing::at("2026-03-06T12:00:00+08:00"),
-            60,
-        );
+        let b = sample_order("B1", "C1", autoglm_storage::testing::at("2026-03-06T12:00:00+08:00"), 60);
         let mut stale = b.clone();
         stale.version = 9;
         // Insert then update of A in one batch; a stale update of B (never
@@ -150,33 +106,13 @@ async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
             writer.submit(OrderChange::update(a1.clone(), 0)),
             writer.submit(OrderChange::update(stale, 8)),
         );
-        assert_eq!(
-            (r1.clone(), r2.clone()),
-            (Ok(()), Ok(())),
-            "[{name}] {r1:?} {r2:?}"
-        );
-        assert_eq!(
-            r3,
-            Err(WriteError::StaleVersion {
-                order: b.id.clone(),
-                expected: Some(8)
-            }),
-            "[{name}]"
-        );
-        assert_eq!(
-            db.get_order(&a.id).await.ok().flatten(),
-            Some(a1),
-            "[{name}]"
-        );
+        assert_eq!((r1.clone(), r2.clone()), (Ok(()), Ok(())), "[{name}] {r1:?} {r2:?}");
+        assert_eq!(r3, Err(WriteError::StaleVersion { order: b.id.clone(), expected: Some(8) }), "[{name}]");
+        assert_eq!(db.get_order(&a.id).await.ok().flatten(), Some(a1), "[{name}]");
         assert!(writer.stats().batches <= 2, "[{name}] {:?}", writer.stats());
 
         // Shutdown writes what is queued, then refuses more.
-        let c = sample_order(
-            "C9",
-            "C1",
-            autoglm_storage::testing::at("2026-03-06T14:00:00+08:00"),
-            60,
-        );
+        let c = sample_order("C9", "C1", autoglm_storage::testing::at("2026-03-06T14:00:00+08:00"), 60);
         let pending = {
             let w = writer.clone();
             let ch = create(&c);
@@ -189,17 +125,9 @@ async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
             r.is_ok() || r == Err(WriteError::Storage(StorageError::WriterStopped)),
             "[{name}] a change racing the shutdown is written or refused, never lost: {r:?}"
         );
-        assert_eq!(
-            r.is_ok(),
-            db.get_order(&c.id).await.ok().flatten().is_some(),
-            "[{name}]"
-        );
+        assert_eq!(r.is_ok(), db.get_order(&c.id).await.ok().flatten().is_some(), "[{name}]");
         let late = writer.submit(create(&b)).await;
-        assert_eq!(
-            late,
-            Err(WriteError::Storage(StorageError::WriterStopped)),
-            "[{name}]"
-        );
+        assert_eq!(late, Err(WriteError::Storage(StorageError::WriterStopped)), "[{name}]");
     }
 }
 

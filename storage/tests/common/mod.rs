@@ -3,9 +3,7 @@
 #![allow(dead_code)]
 
 use autoglm_core::payment::PaymentState;
-use autoglm_core::{
-    AssignedWorker, Order, OrderEvent, PaymentId, PaymentInfo, SlotRange, WorkerId,
-};
+use autoglm_core::{AssignedWorker, Order, OrderEvent, PaymentId, PaymentInfo, SlotRange, WorkerId};
 use autoglm_storage::testing::at;
 use autoglm_storage::{NewEvent, OrderChange, PaymentRow};
 use chrono::{DateTime, FixedOffset};
@@ -44,9 +42,7 @@ pub fn payment_of(order: &Order, id: &str) -> PaymentRow {
 /// order moves to `awaiting_payment`, reserves its slots and gets a payment.
 pub fn assign(order: &mut Order, worker: &str, payment: &str) -> OrderChange {
     let expected = order.version;
-    let from = order
-        .apply(OrderEvent::Assign, now())
-        .unwrap_or_else(|e| panic!("assign: {e}"));
+    let from = order.apply(OrderEvent::Assign, now()).unwrap_or_else(|e| panic!("assign: {e}"));
     order.worker = Some(AssignedWorker {
         id: WorkerId::from(worker),
         name: format!("阿姨 {worker}"),
@@ -62,11 +58,7 @@ pub fn assign(order: &mut Order, worker: &str, payment: &str) -> OrderChange {
     OrderChange {
         order: order.clone(),
         expected_version: Some(expected),
-        event: Some(NewEvent {
-            from: Some(from),
-            event: "assign".into(),
-            detail: json!({"worker": worker}),
-        }),
+        event: Some(NewEvent { from: Some(from), event: "assign".into(), detail: json!({"worker": worker}) }),
         release_reservations: false,
         reserve: Some((WorkerId::from(worker), order.slots())),
         payment: Some(pay),
@@ -88,16 +80,10 @@ pub fn insert_assigned(order: &Order, worker: &str) -> OrderChange {
 /// reserving the new ones.
 pub fn reschedule(order: &mut Order, start: DateTime<FixedOffset>) -> OrderChange {
     let expected = order.version;
-    let from = order
-        .apply(OrderEvent::Reschedule, now())
-        .unwrap_or_else(|e| panic!("reschedule: {e}"));
+    let from = order.apply(OrderEvent::Reschedule, now()).unwrap_or_else(|e| panic!("reschedule: {e}"));
     order.start = start;
     order.reschedules += 1;
-    let worker = order
-        .worker
-        .as_ref()
-        .map(|w| w.id.clone())
-        .unwrap_or_else(|| WorkerId::from("W?"));
+    let worker = order.worker.as_ref().map(|w| w.id.clone()).unwrap_or_else(|| WorkerId::from("W?"));
     OrderChange {
         order: order.clone(),
         expected_version: Some(expected),

@@ -1,0 +1,45 @@
+//! Starting real nodes on ephemeral ports for the end-to-end tests.
+#![allow(dead_code)]
+
+use autoglm::client::Client;
+use autoglm::config::Config;
+use autoglm::node::{self, Node, StartOptions};
+use autoglm_core::auth::Role;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A fresh data dir under the system temp dir.
+pub fn data_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(autoglm_storage::testing::unique(&format!("autoglm_e2e_{tag}_")));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// A node on 127.0.0.1:0 with SQLite in `dir` and a demo city of `workers`.
+pub async fn start(dir: &std::path::Path, workers: Option<usize>) -> Node {
+    let mut cfg = Config::default();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.server.data_dir = dir.to_path_buf();
+    cfg.server.body_limit_bytes = 16 * 1024;
+    cfg.dispatch.bid_deadline_ms = 300;
+    node::start(cfg, StartOptions { demo_workers: workers }).await.unwrap_or_else(|e| panic!("node did not start: {e:#}"))
+}
+
+/// A client of `node` holding a token of `role` for `subject`.
+pub fn client(node: &Node, role: Role, subject: &str) -> Client {
+    Client::new(&node.url(), Some(node.token(role, subject)))
+}
+
+/// Polls `GET path` until `pred` holds on the JSON (bounded: about 5 s).
+pub async fn wait_for(c: &Client, path: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..250 {
+        let r = c.get(path).await.unwrap_or_else(|e| panic!("{e:#}"));
+        last = r.json().unwrap_or_default();
+        if pred(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("condition on {path} never held; last: {last}");
+}
