@@ -31,9 +31,10 @@ pub enum Placement {
     },
 }
 
-/// Negotiates `range` for `order`. `make` turns the winning bid into the
-/// change to commit; `prefer` (the current worker on a reschedule) is tried
-/// first when it bids.
+/// Negotiates `range` for `order` and commits the winner through the
+/// group-commit writer. `make` turns the winning bid into the change to
+/// commit; `prefer` (the current worker on a reschedule) is tried first when
+/// it bids.
 #[allow(clippy::too_many_arguments)]
 pub async fn place<F>(
     shared: &Shared,
@@ -42,10 +43,38 @@ pub async fn place<F>(
     excluded: Vec<WorkerId>,
     favourites: &[WorkerId],
     prefer: Option<&WorkerId>,
-    mut make: F,
+    make: F,
 ) -> Result<Placement, EngineError>
 where
     F: FnMut(&Order, &Bid) -> Result<OrderChange, EngineError>,
+{
+    let commit = |change: OrderChange| shared.writer.submit(change);
+    negotiate(shared, order, range, excluded, favourites, prefer, make, commit).await
+}
+
+/// The contract net alone, all in memory: bids, ranking and the award,
+/// with `commit` standing in for the database (benchmarks, simulations).
+pub async fn place_in_memory(shared: &Shared, order: &Order) -> Result<Placement, EngineError> {
+    let make = |o: &Order, _: &Bid| Ok(OrderChange::insert(o.clone()));
+    let commit = |_: OrderChange| std::future::ready(Ok(()));
+    negotiate(shared, order, order.slots(), Vec::new(), &[], None, make, commit).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn negotiate<F, C, Fut>(
+    shared: &Shared,
+    order: &Order,
+    range: SlotRange,
+    excluded: Vec<WorkerId>,
+    favourites: &[WorkerId],
+    prefer: Option<&WorkerId>,
+    mut make: F,
+    commit: C,
+) -> Result<Placement, EngineError>
+where
+    F: FnMut(&Order, &Bid) -> Result<OrderChange, EngineError>,
+    C: Fn(OrderChange) -> Fut,
+    Fut: std::future::Future<Output = Result<(), WriteError>>,
 {
     let dispatch = &shared.cfg.dispatch;
     let mut members = ractor::pg::get_scoped_members(&shared.scope, &group_name(order.service, order.address.point().cell()));
@@ -97,7 +126,7 @@ where
                 };
                 change.expected_version = Some(order.version);
                 let next = change.order.clone();
-                match shared.writer.submit(change).await {
+                match commit(change).await {
                     Ok(()) => {
                         send_to_worker(&shared.directory, cell, WorkerMsg::Confirm { order: order.id.clone(), range });
                         shared.cache.put(&next).await;

@@ -15,7 +15,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How the writer batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ type Reply = oneshot::Sender<Result<(), WriteError>>;
 
 enum Msg {
     Change(Box<OrderChange>, Reply),
-    Shutdown(oneshot::Sender<()>),
+    Shutdown,
 }
 
 #[derive(Default)]
@@ -96,6 +96,8 @@ struct Counters {
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
     counters: Arc<Counters>,
+    /// Becomes `true` when the task has written everything and ended.
+    finished: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -109,12 +111,15 @@ impl Writer {
     pub fn spawn(db: Db, cfg: WriterConfig) -> Writer {
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
         let counters = Arc::new(Counters::default());
-        let task = Task { db, cfg, rx, counters: counters.clone() };
+        let (finished_tx, finished) = watch::channel(false);
+        let task = Task { db, cfg, rx, counters: counters.clone(), finished: finished_tx };
         tokio::spawn(task.run());
-        Writer { tx, counters }
+        Writer { tx, counters, finished }
     }
 
-    /// Writes `change` in the next batch; returns once it is committed (or failed).
+    /// Writes `change` in the next batch; returns once it is committed (or
+    /// failed). A `Storage` error from a commit whose outcome is unknown (the
+    /// connection dropped during COMMIT) is possible: re-read before retrying.
     pub async fn submit(&self, change: OrderChange) -> Result<(), WriteError> {
         let (reply, answer) = oneshot::channel();
         self.tx
@@ -147,10 +152,11 @@ impl Writer {
     /// Stops taking changes, writes every change already queued, and returns
     /// when the task has finished. Later submits fail with `WriterStopped`.
     pub async fn shutdown(&self) {
-        let (done, finished) = oneshot::channel();
-        if self.tx.send(Msg::Shutdown(done)).await.is_ok() {
-            let _ = finished.await;
-        }
+        // Fails only when the task already stopped taking messages.
+        let _ = self.tx.send(Msg::Shutdown).await;
+        let mut finished = self.finished.clone();
+        // An error means the task is gone, which is what we wait for.
+        let _ = finished.wait_for(|done| *done).await;
     }
 }
 
@@ -159,13 +165,14 @@ struct Task {
     cfg: WriterConfig,
     rx: mpsc::Receiver<Msg>,
     counters: Arc<Counters>,
+    finished: watch::Sender<bool>,
 }
 
 impl Task {
     async fn run(mut self) {
         let max_batch = self.cfg.max_batch.max(1);
         let mut batch: Vec<(Box<OrderChange>, Reply)> = Vec::with_capacity(max_batch);
-        let mut stopping: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut stopping = false;
         loop {
             let Some(first) = self.rx.recv().await else {
                 break;
@@ -177,7 +184,7 @@ impl Task {
                     Ok(m) => self.take(m, &mut batch, &mut stopping),
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        if !stopping.is_empty() || self.cfg.max_wait.is_zero() {
+                        if stopping || self.cfg.max_wait.is_zero() {
                             break;
                         }
                         match tokio::time::timeout_at(deadline, self.rx.recv()).await {
@@ -191,19 +198,17 @@ impl Task {
                 self.commit(std::mem::take(&mut batch)).await;
             }
         }
-        for done in stopping {
-            let _ = done.send(());
-        }
-        tracing::debug!(stats = ?self.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
+        self.finished.send_replace(true);
+        tracing::debug!(batches = self.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
     }
 
-    fn take(&mut self, m: Msg, batch: &mut Vec<(Box<OrderChange>, Reply)>, stopping: &mut Vec<oneshot::Sender<()>>) {
+    fn take(&mut self, m: Msg, batch: &mut Vec<(Box<OrderChange>, Reply)>, stopping: &mut bool) {
         match m {
             Msg::Change(c, r) => batch.push((c, r)),
-            Msg::Shutdown(done) => {
+            Msg::Shutdown => {
                 // Refuse new sends; what is already queued is still received and written.
                 self.rx.close();
-                stopping.push(done);
+                *stopping = true;
             }
         }
     }

@@ -128,6 +128,10 @@ async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
         assert_eq!(r.is_ok(), db.get_order(&c.id).await.ok().flatten().is_some(), "[{name}]");
         let late = writer.submit(create(&b)).await;
         assert_eq!(late, Err(WriteError::Storage(StorageError::WriterStopped)), "[{name}]");
+        // A second shutdown returns at once.
+        tokio::time::timeout(Duration::from_secs(1), writer.shutdown())
+            .await
+            .unwrap_or_else(|_| panic!("[{name}] second shutdown hangs"));
     }
 }
 
