@@ -20,21 +20,25 @@ use std::time::{Duration, Instant};
 const WORKERS: usize = 1000;
 const IN_FLIGHT: usize = 64;
 
-async fn engine() -> Engine {
+async fn engine(max_fanout: usize) -> Engine {
     let db = autoglm_storage::testing::fresh_sqlite().await;
     for w in demo::workers(WORKERS, 11) {
         db.upsert_worker(&w).await.unwrap_or_else(|e| panic!("{e}"));
     }
     let sandbox = Arc::new(SandboxGateway::new(b"bench-secret-bench".to_vec()));
     Engine::start(EngineParts {
-        cfg: EngineConfig::default(),
+        cfg: {
+            let mut cfg = EngineConfig::default();
+            cfg.dispatch.max_fanout = max_fanout;
+            cfg
+        },
         writer: Writer::spawn(db.clone(), WriterConfig::default()),
         cache: OrderCache::new(CacheConfig::default(), None),
         db,
         gateway: sandbox.clone(),
         sandbox: Some(sandbox),
         node: "bench".into(),
-        scope: "bench".into(),
+        scope: format!("bench-{max_fanout}"),
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"))
@@ -86,7 +90,11 @@ async fn negotiate(engine: &Engine, n: u64, seed: u64) -> (Duration, u64) {
                     }
                     true
                 }
-                _ => false,
+                Ok(Placement::Nobody { .. }) => false,
+                Err(e) => {
+                    eprintln!("negotiation error: {e}");
+                    false
+                }
             }
         });
     }
@@ -100,14 +108,18 @@ async fn negotiate(engine: &Engine, n: u64, seed: u64) -> (Duration, u64) {
 
 fn dispatch(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
-    let engine = rt.block_on(engine());
-    // One plain run first, to print orders/s and the share placed.
-    let (elapsed, placed) = rt.block_on(negotiate(&engine, 20_000, 1));
-    println!(
-        "dispatch: 20000 orders with {WORKERS} workers in {:.2}s = {:.0} orders/s ({placed} placed)",
-        elapsed.as_secs_f64(),
-        20_000.0 / elapsed.as_secs_f64()
-    );
+    // Plain runs first, side by side, to print orders/s per fan-out.
+    for fanout in [8, 16, 32] {
+        let engine = rt.block_on(engine(fanout));
+        let (elapsed, placed) = rt.block_on(negotiate(&engine, 20_000, 1));
+        println!(
+            "dispatch: max_fanout {fanout:>2}: 20000 orders with {WORKERS} workers in {:.2}s = {:.0} orders/s ({placed} placed)",
+            elapsed.as_secs_f64(),
+            20_000.0 / elapsed.as_secs_f64()
+        );
+        rt.block_on(engine.shutdown());
+    }
+    let engine = rt.block_on(engine(autoglm_actors::config::DispatchConfig::default().max_fanout));
     let mut group = c.benchmark_group("dispatch");
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);

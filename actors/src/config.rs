@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Everything the engine needs to decide and orchestrate.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// Node number baked into generated ids (unique per node of a cluster).
@@ -22,6 +22,19 @@ pub struct EngineConfig {
     pub actors: ActorConfig,
     /// Payment gateway.
     pub payments: PaymentConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            node_id: 0,
+            utc_offset_minutes: 480,
+            policy: Policies::default(),
+            dispatch: DispatchConfig::default(),
+            actors: ActorConfig::default(),
+            payments: PaymentConfig::default(),
+        }
+    }
 }
 
 /// How orders negotiate with workers.
@@ -66,7 +79,7 @@ impl Default for DispatchConfig {
             max_distance_km: w.max_distance_km,
             max_daily_jobs: w.max_daily_jobs,
             bid_deadline_ms: 250,
-            max_fanout: 32,
+            max_fanout: 8,
             widen_radius_factor: 1.5,
             alternatives: 3,
             hold_ttl_ms: 10_000,

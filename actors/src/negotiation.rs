@@ -80,11 +80,13 @@ where
     let mut members = ractor::pg::get_scoped_members(&shared.scope, &group_name(order.service, order.address.point().cell()));
     members.shuffle(&mut rand::thread_rng());
     // Favourites and the preferred worker are always asked first.
-    members.sort_by_key(|cell| {
-        let w = shared.directory.worker_of(cell.get_id());
-        let wanted = w.as_ref().is_some_and(|w| Some(w) == prefer || favourites.contains(w));
-        !wanted
-    });
+    if prefer.is_some() || !favourites.is_empty() {
+        members.sort_by_key(|cell| {
+            let w = shared.directory.worker_of(cell.get_id());
+            let wanted = w.as_ref().is_some_and(|w| Some(w) == prefer || favourites.contains(w));
+            !wanted
+        });
+    }
     let fanout = dispatch.max_fanout.max(1);
     for factor in [1.0, dispatch.widen_radius_factor.max(1.0)] {
         let cfp = Arc::new(CallForProposals {
