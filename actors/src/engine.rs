@@ -315,15 +315,24 @@ impl Engine {
     ) -> Result<(Order, bool), EngineError> {
         let now = self.shared.clock.now();
         let hash = request_hash(&req);
-        if let Some(key) = idempotency_key {
-            if key.is_empty() || key.len() > 128 {
-                return Err(EngineError::BadRequest("Idempotency-Key must be 1 to 128 characters".into()));
-            }
-            if let Some(order) = self.replay(customer, key, &hash).await? {
-                return Ok((order, false));
-            }
+        if idempotency_key.is_some_and(|key| key.is_empty() || key.len() > 128) {
+            return Err(EngineError::BadRequest("Idempotency-Key must be 1 to 128 characters".into()));
         }
-        let valid = req.validate(&self.shared.cfg.policy, &now)?;
+        // The key's unique row decides whether this is a repeat, so the common
+        // case (a new request) costs no extra read; a repeat is looked up when
+        // the insert finds the key taken, or when the request no longer
+        // validates (a retry after its start time passed).
+        let valid = match req.validate(&self.shared.cfg.policy, &now) {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(key) = idempotency_key {
+                    if let Some(order) = self.replay(customer, key, &hash).await? {
+                        return Ok((order, false));
+                    }
+                }
+                return Err(e.into());
+            }
+        };
         let id = OrderId(self.shared.next_id(OrderId::PREFIX));
         let order = Order::new(id.clone(), customer.clone(), valid, now);
         let change = OrderChange {
