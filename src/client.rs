@@ -28,7 +28,8 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON.
     pub fn json(&self) -> Result<serde_json::Value> {
-        serde_json::from_slice(&self.body).with_context(|| format!("response is not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .with_context(|| format!("response is not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -50,7 +51,13 @@ impl Client {
     }
 
     /// Sends `method path` with an optional JSON body and extra headers.
-    pub async fn send(&self, method: Method, path: &str, body: Option<&serde_json::Value>, headers: &[(&str, &str)]) -> Result<Reply> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply> {
         let mut req = Request::builder().method(method).uri(format!("{}{}", self.base, path));
         if let Some(t) = &self.token {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -65,7 +72,11 @@ impl Client {
             }
             None => Bytes::new(),
         };
-        let resp = self.inner.request(req.body(Full::new(bytes))?).await.with_context(|| format!("request to {path} failed"))?;
+        let resp = self
+            .inner
+            .request(req.body(Full::new(bytes))?)
+            .await
+            .with_context(|| format!("request to {path} failed"))?;
         let status = resp.status();
         let body = resp.into_body().collect().await.context("reading response")?.to_bytes();
         Ok(Reply { status, body })
@@ -85,11 +96,18 @@ impl Client {
 impl Client {
     /// Sends raw bytes as a JSON body (for malformed-input tests and tools).
     pub async fn send_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Result<Reply> {
-        let mut req = Request::builder().method(method).uri(format!("{}{}", self.base, path)).header("content-type", "application/json");
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path))
+            .header("content-type", "application/json");
         if let Some(t) = &self.token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
-        let resp = self.inner.request(req.body(Full::new(Bytes::from(body)))?).await.with_context(|| format!("request to {path} failed"))?;
+        let resp = self
+            .inner
+            .request(req.body(Full::new(Bytes::from(body)))?)
+            .await
+            .with_context(|| format!("request to {path} failed"))?;
         let status = resp.status();
         let body = resp.into_body().collect().await.context("reading response")?.to_bytes();
         Ok(Reply { status, body })

@@ -130,7 +130,12 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), data_dir: "data".into(), body_limit_bytes: 64 * 1024, shutdown_grace_secs: 10 }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "data".into(),
+            body_limit_bytes: 64 * 1024,
+            shutdown_grace_secs: 10,
+        }
     }
 }
 
@@ -153,7 +158,11 @@ impl Config {
         let text = substitute_env(&raw)?;
         let cfg: Config = toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
         if cfg.version != CONFIG_VERSION {
-            bail!("{}: config version {} is not supported (this build reads version {CONFIG_VERSION})", path.display(), cfg.version);
+            bail!(
+                "{}: config version {} is not supported (this build reads version {CONFIG_VERSION})",
+                path.display(),
+                cfg.version
+            );
         }
         Ok(cfg)
     }
@@ -190,7 +199,8 @@ pub fn substitute_env(raw: &str) -> Result<String> {
         let after = &rest[i + 2..];
         let end = after.find('}').context("unterminated ${ in config")?;
         let name = &after[..end];
-        let value = std::env::var(name).with_context(|| format!("config refers to ${{{name}}} but {name} is not set"))?;
+        let value =
+            std::env::var(name).with_context(|| format!("config refers to ${{{name}}} but {name} is not set"))?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 /// Centre of the demo city.
 pub const CENTRE: GeoPoint = GeoPoint { lat: 31.2304, lon: 121.4737 };
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"];
+const SURNAMES: &[&str] =
+    &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"];
 const GIVEN: &[&str] = &["阿姨", "师傅", "姐", "大姐", "老师"];
 
 /// `n` workers, deterministic for a given `seed`: every service has workers,
@@ -26,12 +27,11 @@ pub fn workers(n: usize, seed: u64) -> Vec<Worker> {
             for _ in 0..rng.gen_range(0..=2) {
                 skills.insert(Service::ALL[rng.gen_range(0..Service::ALL.len())], rng.gen_range(1..=5));
             }
-            let home = GeoPoint {
-                lat: CENTRE.lat + rng.gen_range(-0.1..0.1),
-                lon: CENTRE.lon + rng.gen_range(-0.12..0.12),
-            };
+            let home =
+                GeoPoint { lat: CENTRE.lat + rng.gen_range(-0.1..0.1), lon: CENTRE.lon + rng.gen_range(-0.12..0.12) };
             let start = [7, 8, 9][rng.gen_range(0..3)] * 60;
-            let name = format!("{}{}", SURNAMES[rng.gen_range(0..SURNAMES.len())], GIVEN[rng.gen_range(0..GIVEN.len())]);
+            let name =
+                format!("{}{}", SURNAMES[rng.gen_range(0..SURNAMES.len())], GIVEN[rng.gen_range(0..GIVEN.len())]);
             Worker {
                 id: WorkerId(format!("W{}", i + 1)),
                 name,

@@ -176,7 +176,8 @@ async fn customer_clients(admin: &Client, n: usize) -> Result<Vec<Client>> {
 
 /// A random but plausible order in the demo city.
 fn order_body(rng: &mut StdRng) -> serde_json::Value {
-    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+    let offset =
+        FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
     let today = Utc::now().with_timezone(&offset);
     let day = today + ChronoDuration::days(rng.gen_range(1..=30));
     let start = day

@@ -169,8 +169,17 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Loadgen { target, rate, duration, mix, connections, customers, token, data_dir, json } => {
             let admin = Client::new(&target, Some(admin_token(token, &data_dir)?));
-            let opts = loadgen::Options { rate, duration: Duration::from_secs(duration), mix, connections, customers, seed: rand::random() };
-            eprintln!("loadgen: {rate}/s for {duration}s against {target} ({connections} in flight, {customers} customers)");
+            let opts = loadgen::Options {
+                rate,
+                duration: Duration::from_secs(duration),
+                mix,
+                connections,
+                customers,
+                seed: rand::random(),
+            };
+            eprintln!(
+                "loadgen: {rate}/s for {duration}s against {target} ({connections} in flight, {customers} customers)"
+            );
             let report = loadgen::run(&admin, &opts, |line| eprintln!("{line}")).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -246,6 +255,7 @@ fn admin_token(token: Option<String>, data_dir: &std::path::Path) -> Result<Stri
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }

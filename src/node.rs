@@ -89,7 +89,8 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
         max_connections: if cfg.database.max_connections == 0 { 16 } else { cfg.database.max_connections },
         ..DbOptions::default()
     };
-    let db = Db::connect(&url, &db_opts).await.with_context(|| format!("connecting to the {} database", scheme(&url)))?;
+    let db =
+        Db::connect(&url, &db_opts).await.with_context(|| format!("connecting to the {} database", scheme(&url)))?;
     db.migrate().await.context("migrating the database")?;
     tracing::info!(backend = db.backend(), "database ready");
 

@@ -23,7 +23,13 @@ pub async fn actors(client: &crate::client::Client, max_children: usize) -> Resu
 
 /// Renders one snapshot and its children with box-drawing guides.
 pub fn render(out: &mut String, s: &Snapshot, prefix: &str, last: bool, max_children: usize) {
-    let branch = if prefix.is_empty() { "" } else if last { "└─ " } else { "├─ " };
+    let branch = if prefix.is_empty() {
+        ""
+    } else if last {
+        "└─ "
+    } else {
+        "├─ "
+    };
     let mut flags = String::new();
     if s.mailbox_len > 0 {
         let _ = write!(flags, "  mailbox={}", s.mailbox_len);
@@ -40,7 +46,8 @@ pub fn render(out: &mut String, s: &Snapshot, prefix: &str, last: bool, max_chil
         s.started_at.format("%H:%M:%S"),
         compact(&s.fields)
     );
-    let child_prefix = if prefix.is_empty() { "   ".to_string() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
+    let child_prefix =
+        if prefix.is_empty() { "   ".to_string() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
     let shown = s.children.len().min(max_children);
     for (i, c) in s.children.iter().take(shown).enumerate() {
         render(out, c, &child_prefix, i + 1 == shown && shown == s.children.len(), max_children);

@@ -40,7 +40,11 @@ pub fn load_or_create(data_dir: &Path) -> Result<Vec<u8>> {
 
 /// The token key: the configured secret, or one derived from the data dir's key.
 pub fn token_key(configured: &str, data_dir: &Path) -> Result<TokenKey> {
-    let secret = if configured.is_empty() { derive(&load_or_create(data_dir)?, "tokens") } else { configured.as_bytes().to_vec() };
+    let secret = if configured.is_empty() {
+        derive(&load_or_create(data_dir)?, "tokens")
+    } else {
+        configured.as_bytes().to_vec()
+    };
     TokenKey::new(secret).context("auth.token_secret must be at least 16 bytes")
 }
 

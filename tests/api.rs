@@ -31,17 +31,26 @@ async fn an_order_over_http_from_booking_to_rating() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(w.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&w.body));
-    let p = admin.send(Method::PATCH, "/v1/workers/W7", Some(&json!({ "radius_km": 12.0 })), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let p = admin
+        .send(Method::PATCH, "/v1/workers/W7", Some(&json!({ "radius_km": 12.0 })), &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(p.status, StatusCode::OK);
     assert_eq!(p.json().unwrap_or_default()["radius_km"], 12.0);
 
     // A customer token from the admin API.
-    let t = admin.post("/v1/auth/tokens", &json!({ "role": "customer", "subject": "C1" })).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let t = admin
+        .post("/v1/auth/tokens", &json!({ "role": "customer", "subject": "C1" }))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(t.status, StatusCode::CREATED);
     let token = t.json().unwrap_or_default()["token"].as_str().unwrap_or_default().to_string();
     let c1 = admin.with_token(token);
 
-    let r = c1.send(Method::POST, "/v1/orders", Some(&order_body(10)), &[("idempotency-key", "abc")]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let r = c1
+        .send(Method::POST, "/v1/orders", Some(&order_body(10)), &[("idempotency-key", "abc")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
     let order = r.json().unwrap_or_default();
     let id = order["id"].as_str().unwrap_or_default().to_string();
@@ -50,16 +59,25 @@ async fn an_order_over_http_from_booking_to_rating() {
     assert_eq!(order["rooms"], json!(["kitchen"]));
     assert_eq!(order["price"]["amount_cents"], 24000);
 
-    let again = c1.send(Method::POST, "/v1/orders", Some(&order_body(10)), &[("idempotency-key", "abc")]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let again = c1
+        .send(Method::POST, "/v1/orders", Some(&order_body(10)), &[("idempotency-key", "abc")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.json().unwrap_or_default()["id"], id.as_str());
-    let reused = c1.send(Method::POST, "/v1/orders", Some(&order_body(14)), &[("idempotency-key", "abc")]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let reused = c1
+        .send(Method::POST, "/v1/orders", Some(&order_body(14)), &[("idempotency-key", "abc")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(reused.status, StatusCode::CONFLICT);
 
     // Only the owner sees it.
     let c2 = client(&node, Role::Customer, "C2");
     assert_eq!(c2.get(&format!("/v1/orders/{id}")).await.map(|r| r.status).ok(), Some(StatusCode::NOT_FOUND));
-    assert_eq!(c2.post(&format!("/v1/orders/{id}/cancel"), &json!({})).await.map(|r| r.status).ok(), Some(StatusCode::NOT_FOUND));
+    assert_eq!(
+        c2.post(&format!("/v1/orders/{id}/cancel"), &json!({})).await.map(|r| r.status).ok(),
+        Some(StatusCode::NOT_FOUND)
+    );
     let mine = c1.get("/v1/orders").await.unwrap_or_else(|e| panic!("{e:#}")).json().unwrap_or_default();
     assert_eq!(mine.as_array().map(|a| a.len()), Some(1));
 
@@ -136,7 +154,10 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 
     // Forged and unsigned payment callbacks.
     let cb = json!({"payment_id":"P1","order_id":"A1","amount_cents":1,"status":"paid","nonce":"n","sent_at_ms":0});
-    let r = anon.send(Method::POST, "/v1/payments/callback", Some(&cb), &[("x-signature", "deadbeef")]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let r = anon
+        .send(Method::POST, "/v1/payments/callback", Some(&cb), &[("x-signature", "deadbeef")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = anon.send(Method::POST, "/v1/payments/callback", Some(&cb), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -158,17 +179,28 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 async fn every_documented_route_exists() {
     let dir = data_dir("openapi");
     let node = start(&dir, Some(12)).await;
-    let doc = autoglm::client::Client::new(&node.url(), None).get("/openapi.json").await.unwrap_or_else(|e| panic!("{e:#}"));
+    let doc =
+        autoglm::client::Client::new(&node.url(), None).get("/openapi.json").await.unwrap_or_else(|e| panic!("{e:#}"));
     let doc = doc.json().unwrap_or_default();
     assert_eq!(doc["openapi"], "3.1.0");
     let admin = client(&node, Role::Admin, "ops");
     for route in autoglm_http::openapi::ROUTES {
         assert!(doc["paths"][route.path][route.method].is_object(), "{} {} not documented", route.method, route.path);
-        let path = route.path.replace("{id}", "X1").replace("{order_id}", "X1").replace("{payment_id}", "X1").replace("{kind}", "order");
+        let path = route
+            .path
+            .replace("{id}", "X1")
+            .replace("{order_id}", "X1")
+            .replace("{payment_id}", "X1")
+            .replace("{kind}", "order");
         let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap_or(Method::GET);
         let r = admin.send_raw(method, &path, b"{}".to_vec()).await.unwrap_or_else(|e| panic!("{e:#}"));
         let body = String::from_utf8_lossy(&r.body);
-        assert!(!body.contains("no such route") && r.status != StatusCode::METHOD_NOT_ALLOWED, "{} {path}: {} {body}", route.method, r.status);
+        assert!(
+            !body.contains("no such route") && r.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{} {path}: {} {body}",
+            route.method,
+            r.status
+        );
     }
     node.stop().await;
 }
@@ -181,7 +213,8 @@ async fn operators_see_the_actor_tree_health_and_metrics() {
     let r = admin.get("/ops/actors").await.unwrap_or_else(|e| panic!("{e:#}")).json().unwrap_or_default();
     assert_eq!(r["counts"]["worker"], 24, "{}", r["counts"]);
     let tree = r["tree"].as_array().cloned().unwrap_or_default();
-    let workers_sup = tree.iter().find(|s| s["id"] == "workers").unwrap_or_else(|| panic!("no worker supervisor in {r}"));
+    let workers_sup =
+        tree.iter().find(|s| s["id"] == "workers").unwrap_or_else(|| panic!("no worker supervisor in {r}"));
     let first = &workers_sup["children"][0];
     for key in ["kind", "id", "state", "mailbox_len", "restarts", "started_at"] {
         assert!(!first[key].is_null(), "{key} missing in {first}");

@@ -11,9 +11,12 @@ use autoglm_core::order::OrderRequest;
 use autoglm_core::payment::PaymentState;
 use autoglm_core::{CustomerId, Order, OrderId, OrderState, PaymentId, Worker, WorkerId};
 use autoglm_storage::{
-    CustomerPrefs, Db, IdempotencyRow, InvariantReport, NewEvent, OrderCache, OrderChange, OrderFilter, WriteError, Writer,
+    CustomerPrefs, Db, IdempotencyRow, InvariantReport, NewEvent, OrderCache, OrderChange, OrderFilter, WriteError,
+    Writer,
 };
-use autoglm_supervisor::{ChildSpec, Registry, Restart, RestartPolicy, Snapshot, StartCtx, Strategy, SupervisorArgs, SupervisorHandle};
+use autoglm_supervisor::{
+    ChildSpec, Registry, Restart, RestartPolicy, Snapshot, StartCtx, Strategy, SupervisorArgs, SupervisorHandle,
+};
 use chrono::{DateTime, FixedOffset};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef};
@@ -201,7 +204,8 @@ impl Engine {
             start: Arc::new(move |ctx: StartCtx| {
                 // The first start uses the profile we have; a restart reloads
                 // profile and calendar from the database.
-                let worker = if ctx.attempt == 0 { first.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
+                let worker =
+                    if ctx.attempt == 0 { first.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
                 let args = WorkerArgs { worker, id: id.clone(), probe: ctx.probe, shared: shared.clone() };
                 Box::pin(async move {
                     let (actor, _) = Actor::spawn_linked(None, WorkerActor, args, ctx.supervisor).await?;
@@ -272,12 +276,8 @@ impl Engine {
         if let Some(cell) = self.shared.orders.lookup(id.as_str()) {
             return Ok(ActorRef::from(cell));
         }
-        let order = self
-            .shared
-            .db
-            .get_order(id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound("order", id.to_string()))?;
+        let order =
+            self.shared.db.get_order(id).await?.ok_or_else(|| EngineError::NotFound("order", id.to_string()))?;
         self.start_order(order, None).await
     }
 
@@ -389,7 +389,13 @@ impl Engine {
     }
 
     /// The caller's orders (all for admins; jobs for workers), newest first.
-    pub async fn list_orders(&self, caller: &Caller, states: Vec<OrderState>, limit: u64, offset: u64) -> Result<Vec<Order>, EngineError> {
+    pub async fn list_orders(
+        &self,
+        caller: &Caller,
+        states: Vec<OrderState>,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<Order>, EngineError> {
         let mut filter = OrderFilter { states, limit: limit.clamp(1, 500), offset, ..OrderFilter::default() };
         match caller.role {
             Role::Admin => {}
@@ -399,19 +405,22 @@ impl Engine {
         Ok(self.shared.db.list_orders(&filter).await?)
     }
 
-    /// A customer's (or admin's) command on an order.
+    /// A command on an order by its customer, its worker or an admin.
     pub async fn command(&self, caller: &Caller, id: &OrderId, cmd: Command) -> Result<Order, EngineError> {
-        let order = self.get_order(caller, id).await?;
-        let allowed = match (&cmd, caller.role) {
-            (_, Role::Admin) => true,
-            (Command::CheckIn { .. } | Command::Complete { .. } | Command::Decline { .. }, Role::Worker) => true,
-            (Command::Cancel | Command::Reschedule { .. } | Command::ChangeWorker { .. } | Command::Rate { .. }, Role::Customer) => true,
-            _ => false,
-        };
+        // Orders the caller may not see are "not found", whatever the command.
+        self.get_order(caller, id).await?;
+        let allowed = matches!(
+            (&cmd, caller.role),
+            (_, Role::Admin)
+                | (Command::CheckIn { .. } | Command::Complete { .. } | Command::Decline { .. }, Role::Worker)
+                | (
+                    Command::Cancel | Command::Reschedule { .. } | Command::ChangeWorker { .. } | Command::Rate { .. },
+                    Role::Customer
+                )
+        );
         if !allowed {
             return Err(EngineError::Forbidden(format!("a {:?} may not do that", caller.role).to_lowercase()));
         }
-        let _ = order;
         self.ask(id, |reply| OrderMsg::Command(cmd.clone(), reply)).await?
     }
 
@@ -600,12 +609,14 @@ impl Engine {
                             fixed += 1;
                             self.shared.metrics.reconciled();
                         }
-                        Ok(Err(e)) | Err(e) => tracing::warn!(payment = %p.id, error = %e, "reconciliation could not apply payment"),
+                        Ok(Err(e)) | Err(e) => {
+                            tracing::warn!(payment = %p.id, error = %e, "reconciliation could not apply payment")
+                        }
                     }
                 }
                 Ok(_) => {
                     // Still pending at the gateway: make sure its window is watched.
-                    if let Some(at) = p.expires_at_ms.and_then(|ms| DateTime::from_timestamp_millis(ms)) {
+                    if let Some(at) = p.expires_at_ms.and_then(DateTime::from_timestamp_millis) {
                         self.shared.schedule_expiry(&p.order_id, at.with_timezone(&self.shared.offset));
                     }
                 }

@@ -118,7 +118,11 @@ impl Shared {
     /// Tells a worker actor it no longer holds `order`.
     pub fn release_worker(&self, worker: &WorkerId, order: &OrderId) {
         if let Some(cell) = self.workers.lookup(worker.as_str()) {
-            worker_actor::send_to_worker(&self.directory, &cell, worker_actor::WorkerMsg::Release { order: order.clone() });
+            worker_actor::send_to_worker(
+                &self.directory,
+                &cell,
+                worker_actor::WorkerMsg::Release { order: order.clone() },
+            );
         }
     }
 
@@ -126,7 +130,8 @@ impl Shared {
     pub fn update_worker_actor(&self, worker: Worker) {
         if let Some(cell) = self.workers.lookup(worker.id.as_str()) {
             let id = worker.id.clone();
-            if !worker_actor::send_to_worker(&self.directory, &cell, worker_actor::WorkerMsg::Update(Box::new(worker))) {
+            if !worker_actor::send_to_worker(&self.directory, &cell, worker_actor::WorkerMsg::Update(Box::new(worker)))
+            {
                 tracing::warn!(worker = %id, "worker actor gone; the update applies on its restart");
             }
         }

@@ -13,8 +13,8 @@ use autoglm_core::{Order, WorkerId};
 use autoglm_storage::{OrderChange, WriteError};
 use chrono::{DateTime, FixedOffset};
 use futures::stream::{FuturesUnordered, StreamExt};
-use rand::seq::SliceRandom;
 use ractor::ActorCell;
+use rand::seq::SliceRandom;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub enum Placement {
     /// A worker accepted and the database committed: the order as it now is.
-    Placed(Order),
+    Placed(Box<Order>),
     /// Nobody could take it; other start times that could work.
     Nobody {
         /// Suggested start times, earliest first.
@@ -77,7 +77,8 @@ where
     Fut: std::future::Future<Output = Result<(), WriteError>>,
 {
     let dispatch = &shared.cfg.dispatch;
-    let mut members = ractor::pg::get_scoped_members(&shared.scope, &group_name(order.service, order.address.point().cell()));
+    let mut members =
+        ractor::pg::get_scoped_members(&shared.scope, &group_name(order.service, order.address.point().cell()));
     members.shuffle(&mut rand::thread_rng());
     // Favourites and the preferred worker are always asked first.
     if prefer.is_some() || !favourites.is_empty() {
@@ -132,7 +133,7 @@ where
                     Ok(()) => {
                         send_to_worker(&shared.directory, cell, WorkerMsg::Confirm { order: order.id.clone(), range });
                         shared.cache.put(&next).await;
-                        return Ok(Placement::Placed(next));
+                        return Ok(Placement::Placed(Box::new(next)));
                     }
                     Err(WriteError::SlotTaken { .. }) => {
                         // The database is the arbiter: someone else got the slot
@@ -199,7 +200,12 @@ async fn award(shared: &Shared, cell: &ActorCell, worker: &WorkerId, order: &Ord
 }
 
 /// Other start times at which some worker of the group could come.
-async fn suggest(shared: &Shared, members: &[ActorCell], order: &Order, range: SlotRange) -> Vec<DateTime<FixedOffset>> {
+async fn suggest(
+    shared: &Shared,
+    members: &[ActorCell],
+    order: &Order,
+    range: SlotRange,
+) -> Vec<DateTime<FixedOffset>> {
     let want = shared.cfg.dispatch.alternatives;
     if want == 0 {
         return Vec::new();

@@ -157,7 +157,12 @@ impl Actor for OrderActor {
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<OrderMsg>, msg: OrderMsg, state: &mut LiveOrder) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<OrderMsg>,
+        msg: OrderMsg,
+        state: &mut LiveOrder,
+    ) -> Result<(), ActorProcessingErr> {
         state.inbox.dequeued();
         state.activity += 1;
         match msg {
@@ -238,22 +243,34 @@ impl LiveOrder {
         self.rounds += 1;
         let prefs = self.shared.prefs(&self.order.customer_id).await;
         let range = self.order.slots();
-        let result = negotiation::place(&self.shared, &self.order, range, prefs.blocked.clone(), &prefs.favourites, None, |order, bid| {
-            let mut next = order.clone();
-            next.apply(OrderEvent::Assign, self.shared.clock.now())?;
-            self.assign(&mut next, bid);
-            let payment = self.open_payment(&mut next)?;
-            Ok(OrderChange {
-                event: Some(event(order.state, OrderEvent::Assign, json!({ "worker": bid.worker, "score": self.shared.weights.score(bid) }))),
-                reserve: Some((bid.worker.clone(), range)),
-                payment: Some(payment),
-                ..OrderChange::insert(next)
-            })
-        })
+        let result = negotiation::place(
+            &self.shared,
+            &self.order,
+            range,
+            prefs.blocked.clone(),
+            &prefs.favourites,
+            None,
+            |order, bid| {
+                let mut next = order.clone();
+                next.apply(OrderEvent::Assign, self.shared.clock.now())?;
+                self.assign(&mut next, bid);
+                let payment = self.open_payment(&mut next)?;
+                Ok(OrderChange {
+                    event: Some(event(
+                        order.state,
+                        OrderEvent::Assign,
+                        json!({ "worker": bid.worker, "score": self.shared.weights.score(bid) }),
+                    )),
+                    reserve: Some((bid.worker.clone(), range)),
+                    payment: Some(payment),
+                    ..OrderChange::insert(next)
+                })
+            },
+        )
         .await;
         match result {
             Ok(Placement::Placed(order)) => {
-                self.order = order;
+                self.order = *order;
                 self.shared.metrics.assigned();
                 self.schedule_expiry();
             }
@@ -261,7 +278,11 @@ impl LiveOrder {
                 let mut next = self.order.clone();
                 if next.apply(OrderEvent::GiveUp, self.shared.clock.now()).is_ok() {
                     next.alternatives = alternatives;
-                    let ev = event(OrderState::Negotiating, OrderEvent::GiveUp, json!({ "alternatives": next.alternatives }));
+                    let ev = event(
+                        OrderState::Negotiating,
+                        OrderEvent::GiveUp,
+                        json!({ "alternatives": next.alternatives }),
+                    );
                     match self.commit(OrderChange { event: Some(ev), ..OrderChange::insert(next) }).await {
                         Ok(()) => self.shared.metrics.unassignable(),
                         Err(e) => tracing::error!(order = %self.order.id, error = %e, "could not record unassignable"),
@@ -295,7 +316,8 @@ impl LiveOrder {
             .map_err(|e| EngineError::Unavailable(e.to_string()))?;
         let window = chrono::Duration::minutes(self.shared.cfg.policy.payment_window_minutes as i64);
         let expires_at = now + window;
-        order.payment = Some(PaymentInfo { id: id.clone(), state: PaymentState::Pending, expires_at: Some(expires_at) });
+        order.payment =
+            Some(PaymentInfo { id: id.clone(), state: PaymentState::Pending, expires_at: Some(expires_at) });
         Ok(PaymentRow {
             id,
             order_id: order.id.clone(),
@@ -327,7 +349,10 @@ impl LiveOrder {
         let current = self.order.payment.as_ref().map(|p| (&p.id, p.state));
         match current {
             Some((id, _)) if id != payment => {
-                return Err(EngineError::Payment(format!("payment {payment} does not belong to order {}", self.order.id)))
+                return Err(EngineError::Payment(format!(
+                    "payment {payment} does not belong to order {}",
+                    self.order.id
+                )))
             }
             Some((_, PaymentState::Paid)) => return Ok(self.order.clone()),
             Some((_, PaymentState::Pending)) if self.order.state == OrderState::AwaitingPayment => {}
@@ -372,7 +397,8 @@ impl LiveOrder {
         let row = self.payment_row(&next, PaymentState::Expired);
         let ev = event(OrderState::AwaitingPayment, OrderEvent::ExpirePayment, json!({}));
         let worker = self.order.worker.as_ref().map(|w| w.id.clone());
-        let change = OrderChange { event: Some(ev), payment: row, release_reservations: true, ..OrderChange::insert(next) };
+        let change =
+            OrderChange { event: Some(ev), payment: row, release_reservations: true, ..OrderChange::insert(next) };
         match self.commit(change).await {
             Ok(()) => {
                 self.shared.metrics.expired();
@@ -451,8 +477,13 @@ impl LiveOrder {
         let row = pay_state.and_then(|s| self.payment_row(&next, s));
         let ev = event(from, OrderEvent::Cancel, json!({ "fee_cents": fee.amount_cents }));
         let worker = self.order.worker.as_ref().map(|w| w.id.clone());
-        self.commit(OrderChange { event: Some(ev), payment: row, release_reservations: true, ..OrderChange::insert(next) })
-            .await?;
+        self.commit(OrderChange {
+            event: Some(ev),
+            payment: row,
+            release_reservations: true,
+            ..OrderChange::insert(next)
+        })
+        .await?;
         if let Some(w) = worker {
             self.shared.release_worker(&w, &self.order.id);
         }
@@ -460,50 +491,68 @@ impl LiveOrder {
         Ok(self.order.clone())
     }
 
-    async fn reschedule(&mut self, start: DateTime<FixedOffset>, now: DateTime<FixedOffset>) -> Result<Order, EngineError> {
+    async fn reschedule(
+        &mut self,
+        start: DateTime<FixedOffset>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Order, EngineError> {
         self.order.state.apply(OrderEvent::Reschedule)?;
         self.shared.cfg.policy.check_reschedule(&self.order, &start, &now)?;
         let old_worker = self.assigned()?;
         let range = SlotRange::covering(&start, self.order.duration_minutes);
         let prefs = self.shared.prefs(&self.order.customer_id).await;
         let from = self.order.state;
-        let placed = negotiation::place(&self.shared, &self.order, range, prefs.blocked.clone(), &prefs.favourites, Some(&old_worker), |order, bid| {
-            let mut next = order.clone();
-            next.apply(OrderEvent::Reschedule, now)?;
-            next.start = start;
-            next.reschedules += 1;
-            self.assign(&mut next, bid);
-            let detail = json!({ "from": order.start, "to": start, "worker": bid.worker });
-            Ok(OrderChange {
-                event: Some(event(from, OrderEvent::Reschedule, detail)),
-                release_reservations: true,
-                reserve: Some((bid.worker.clone(), range)),
-                ..OrderChange::insert(next)
-            })
-        })
+        let placed = negotiation::place(
+            &self.shared,
+            &self.order,
+            range,
+            prefs.blocked.clone(),
+            &prefs.favourites,
+            Some(&old_worker),
+            |order, bid| {
+                let mut next = order.clone();
+                next.apply(OrderEvent::Reschedule, now)?;
+                next.start = start;
+                next.reschedules += 1;
+                self.assign(&mut next, bid);
+                let detail = json!({ "from": order.start, "to": start, "worker": bid.worker });
+                Ok(OrderChange {
+                    event: Some(event(from, OrderEvent::Reschedule, detail)),
+                    release_reservations: true,
+                    reserve: Some((bid.worker.clone(), range)),
+                    ..OrderChange::insert(next)
+                })
+            },
+        )
         .await?;
         self.adopt(placed, &old_worker, "nobody is free at that time; your booking is unchanged")
     }
 
-    async fn reassign(&mut self, leaving: WorkerId, now: DateTime<FixedOffset>, give_up_if_none: bool) -> Result<Order, EngineError> {
+    async fn reassign(
+        &mut self,
+        leaving: WorkerId,
+        now: DateTime<FixedOffset>,
+        give_up_if_none: bool,
+    ) -> Result<Order, EngineError> {
         self.order.state.apply(OrderEvent::Reassign)?;
         let prefs = self.shared.prefs(&self.order.customer_id).await;
         let mut excluded = prefs.blocked.clone();
         excluded.push(leaving.clone());
         let range = self.order.slots();
         let from = self.order.state;
-        let placed = negotiation::place(&self.shared, &self.order, range, excluded, &prefs.favourites, None, |order, bid| {
-            let mut next = order.clone();
-            next.apply(OrderEvent::Reassign, now)?;
-            self.assign(&mut next, bid);
-            Ok(OrderChange {
-                event: Some(event(from, OrderEvent::Reassign, json!({ "from": leaving, "to": bid.worker }))),
-                release_reservations: true,
-                reserve: Some((bid.worker.clone(), range)),
-                ..OrderChange::insert(next)
+        let placed =
+            negotiation::place(&self.shared, &self.order, range, excluded, &prefs.favourites, None, |order, bid| {
+                let mut next = order.clone();
+                next.apply(OrderEvent::Reassign, now)?;
+                self.assign(&mut next, bid);
+                Ok(OrderChange {
+                    event: Some(event(from, OrderEvent::Reassign, json!({ "from": leaving, "to": bid.worker }))),
+                    release_reservations: true,
+                    reserve: Some((bid.worker.clone(), range)),
+                    ..OrderChange::insert(next)
+                })
             })
-        })
-        .await?;
+            .await?;
         match placed {
             Placement::Nobody { alternatives } if give_up_if_none => {
                 // The worker cannot come and nobody else can: the order is unassignable.
@@ -520,8 +569,13 @@ impl LiveOrder {
                 }
                 let row = self.payment_row(&next, pay_state);
                 let ev = event(from, OrderEvent::GiveUp, json!({ "declined_by": leaving }));
-                self.commit(OrderChange { event: Some(ev), payment: row, release_reservations: true, ..OrderChange::insert(next) })
-                    .await?;
+                self.commit(OrderChange {
+                    event: Some(ev),
+                    payment: row,
+                    release_reservations: true,
+                    ..OrderChange::insert(next)
+                })
+                .await?;
                 self.shared.release_worker(&leaving, &self.order.id);
                 self.shared.metrics.unassignable();
                 Ok(self.order.clone())
@@ -535,7 +589,7 @@ impl LiveOrder {
     fn adopt(&mut self, placed: Placement, old_worker: &WorkerId, none_msg: &str) -> Result<Order, EngineError> {
         match placed {
             Placement::Placed(order) => {
-                self.order = order;
+                self.order = *order;
                 if self.order.worker.as_ref().map(|w| &w.id) != Some(old_worker) {
                     self.shared.release_worker(old_worker, &self.order.id);
                 }
@@ -560,7 +614,8 @@ impl LiveOrder {
             }
         }
         let ev = event(OrderState::Completed, OrderEvent::Rate, json!({ "stars": stars }));
-        self.commit(OrderChange { event: Some(ev), worker_update: worker.clone(), ..OrderChange::insert(next) }).await?;
+        self.commit(OrderChange { event: Some(ev), worker_update: worker.clone(), ..OrderChange::insert(next) })
+            .await?;
         if let Some(w) = worker {
             self.shared.update_worker_actor(w);
         }

@@ -102,9 +102,7 @@ impl SandboxGateway {
     pub fn simulate_payment(&self, id: &PaymentId, deliver: bool) -> Result<CallbackNotice, GatewayError> {
         let entry = {
             let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = ledger
-                .get_mut(id)
-                .ok_or_else(|| GatewayError::Malformed(format!("unknown payment {id}")))?;
+            let entry = ledger.get_mut(id).ok_or_else(|| GatewayError::Malformed(format!("unknown payment {id}")))?;
             entry.state = PaymentState::Paid;
             entry.clone()
         };

@@ -115,7 +115,11 @@ impl Actor for WorkerActor {
     type State = WorkerState;
     type Arguments = WorkerArgs;
 
-    async fn pre_start(&self, myself: ActorRef<WorkerMsg>, args: WorkerArgs) -> Result<WorkerState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<WorkerMsg>,
+        args: WorkerArgs,
+    ) -> Result<WorkerState, ActorProcessingErr> {
         let shared = args.shared;
         let worker = match args.worker {
             Some(w) => w,
@@ -162,7 +166,12 @@ impl Actor for WorkerActor {
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<WorkerMsg>, msg: WorkerMsg, state: &mut WorkerState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<WorkerMsg>,
+        msg: WorkerMsg,
+        state: &mut WorkerState,
+    ) -> Result<(), ActorProcessingErr> {
         state.inbox.dequeued();
         let tz = state.shared.offset;
         match msg {
@@ -213,7 +222,8 @@ impl Actor for WorkerActor {
             }
             WorkerMsg::Suggest { order, from, len, reply } => {
                 let n = state.shared.cfg.dispatch.alternatives;
-                let starts = dispatch::free_starts(&state.worker, &state.calendar, &order, from, len, 14 * 48, n, tz);
+                let window = dispatch::SearchWindow { from, len, horizon: 14 * 48, max: n };
+                let starts = dispatch::free_starts(&state.worker, &state.calendar, &order, window, tz);
                 let _ = reply.send(starts);
             }
             WorkerMsg::Update(worker) => {

@@ -68,7 +68,10 @@ async fn an_unpaid_order_is_cancelled_when_the_window_closes() {
     notice.sent_at_ms = e.clock().now_ms();
     let (body, sig) = signed(&e, &notice);
     let late = e.payment_callback(&body, &sig).await;
-    assert!(matches!(late, Err(autoglm_actors::EngineError::Payment(_))), "a payment after expiry is refused: {late:?}");
+    assert!(
+        matches!(late, Err(autoglm_actors::EngineError::Payment(_))),
+        "a payment after expiry is refused: {late:?}"
+    );
     let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.is_clean(), "{report:?}");
 }

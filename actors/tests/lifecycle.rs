@@ -67,7 +67,8 @@ async fn an_order_goes_from_booking_to_rating() {
     let w2 = Caller::worker("W2");
     let o = e.command(&w2, &order.id, Command::CheckIn { worker: "W2".into() }).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.state, OrderState::InService);
-    let o = e.command(&w2, &order.id, Command::Complete { worker: "W2".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let o =
+        e.command(&w2, &order.id, Command::Complete { worker: "W2".into() }).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.state, OrderState::Completed);
 
     // Rating once; the worker's average moves.
@@ -80,7 +81,8 @@ async fn an_order_goes_from_booking_to_rating() {
     assert_eq!(w.rating_count, 3);
 
     // Every transition left an audit row.
-    let events: Vec<String> = db.order_events(&order.id).await.unwrap_or_default().into_iter().map(|r| r.event).collect();
+    let events: Vec<String> =
+        db.order_events(&order.id).await.unwrap_or_default().into_iter().map(|r| r.event).collect();
     assert_eq!(events, ["create", "assign", "pay", "check_in", "complete", "rate"]);
     let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.is_clean(), "{report:?}");
@@ -95,8 +97,10 @@ async fn cancel_reschedule_and_change_worker_follow_the_policy() {
     }
     let c = Caller::customer("C1");
     let cid = CustomerId::from("C1");
-    let (o, _) =
-        e.create_order(&cid, request(Service::Cleaning, day_at(&e, 3, 10, 0), 120), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (o, _) = e
+        .create_order(&cid, request(Service::Cleaning, day_at(&e, 3, 10, 0), 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let first = o.worker.clone().unwrap_or_else(|| panic!("no worker")).id;
 
     // Reschedule keeps the worker when they are free.
@@ -118,8 +122,10 @@ async fn cancel_reschedule_and_change_worker_follow_the_policy() {
     assert_eq!(still.worker.as_ref().map(|w| &w.id), Some(&second));
 
     // A new order by the same customer never goes to the blocked worker.
-    let (o2, _) =
-        e.create_order(&cid, request(Service::Cleaning, day_at(&e, 4, 10, 0), 120), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (o2, _) = e
+        .create_order(&cid, request(Service::Cleaning, day_at(&e, 4, 10, 0), 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o2.worker.as_ref().map(|w| &w.id), Some(&second));
 
     // Cancelling an unpaid order is free and releases the worker's time.
@@ -145,14 +151,17 @@ async fn nobody_free_means_unassignable_with_alternatives() {
     e.register_worker(worker("W1", Service::Plumbing, 3, 1.0)).await.unwrap_or_else(|e| panic!("{e}"));
     let cid = CustomerId::from("C1");
     let start = day_at(&e, 2, 10, 0);
-    let (a, _) = e.create_order(&cid, request(Service::Plumbing, start, 60), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (a, _) =
+        e.create_order(&cid, request(Service::Plumbing, start, 60), None).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.state, OrderState::AwaitingPayment);
-    let (b, _) = e.create_order(&cid, request(Service::Plumbing, start, 60), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (b, _) =
+        e.create_order(&cid, request(Service::Plumbing, start, 60), None).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(b.state, OrderState::Unassignable);
     assert!(!b.alternatives.is_empty(), "suggests other times");
     assert!(b.alternatives.iter().all(|t| *t > start));
     // A service nobody offers is unassignable too, without alternatives.
-    let (c, _) = e.create_order(&cid, request(Service::Moving, start, 180), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (c, _) =
+        e.create_order(&cid, request(Service::Moving, start, 180), None).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.state, OrderState::Unassignable);
     // Bad requests are refused before anything is stored.
     let past = e.create_order(&cid, request(Service::Plumbing, day_at(&e, -1, 10, 0), 60), None).await;

@@ -35,7 +35,9 @@ async fn concurrent_orders_never_double_book() {
         let mut states: BTreeMap<OrderState, usize> = BTreeMap::new();
         let mut ids = Vec::new();
         while let Some(res) = tasks.join_next().await {
-            let (order, _) = res.unwrap_or_else(|e| panic!("{backend}: task panicked: {e}")).unwrap_or_else(|e| panic!("{backend}: {e}"));
+            let (order, _) = res
+                .unwrap_or_else(|e| panic!("{backend}: task panicked: {e}"))
+                .unwrap_or_else(|e| panic!("{backend}: {e}"));
             *states.entry(order.state).or_default() += 1;
             ids.push(order.id);
         }

@@ -24,7 +24,12 @@ impl Actor for Silent {
         Ok(Vec::new())
     }
 
-    async fn handle(&self, _: ActorRef<WorkerMsg>, msg: WorkerMsg, held: &mut Vec<WorkerMsg>) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _: ActorRef<WorkerMsg>,
+        msg: WorkerMsg,
+        held: &mut Vec<WorkerMsg>,
+    ) -> Result<(), ActorProcessingErr> {
         held.push(msg); // keep the reply port open
         Ok(())
     }
@@ -48,7 +53,10 @@ async fn a_killed_worker_comes_back_with_its_calendar() {
     e.register_worker(worker("W1", Service::Cleaning, 5, 0.5)).await.unwrap_or_else(|e| panic!("{e}"));
     e.register_worker(worker("W2", Service::Cleaning, 1, 3.0)).await.unwrap_or_else(|e| panic!("{e}"));
     let start = day_at(&e, 2, 10, 0);
-    let (a, _) = e.create_order(&CustomerId::from("C1"), request(Service::Cleaning, start, 120), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (a, _) = e
+        .create_order(&CustomerId::from("C1"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.worker.as_ref().map(|w| w.id.as_str()), Some("W1"));
 
     let old = e.shared().workers.lookup("W1").unwrap_or_else(|| panic!("W1 not live"));
@@ -61,9 +69,15 @@ async fn a_killed_worker_comes_back_with_its_calendar() {
     .await;
 
     // The restarted W1 remembers order A from the database, so B goes to W2 and C finds nobody.
-    let (b, _) = e.create_order(&CustomerId::from("C2"), request(Service::Cleaning, start, 120), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (b, _) = e
+        .create_order(&CustomerId::from("C2"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(b.worker.as_ref().map(|w| w.id.as_str()), Some("W2"));
-    let (c, _) = e.create_order(&CustomerId::from("C3"), request(Service::Cleaning, start, 120), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let (c, _) = e
+        .create_order(&CustomerId::from("C3"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.state, OrderState::Unassignable);
     let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.is_clean(), "{report:?}");
@@ -77,7 +91,11 @@ async fn a_killed_order_resumes_its_negotiation() {
     let e = engine(db.clone(), cfg).await;
     e.register_worker(worker("W1", Service::ElderlyCare, 4, 1.0)).await.unwrap_or_else(|e| panic!("{e}"));
     let (silent, _) = Actor::spawn(None, Silent, ()).await.unwrap_or_else(|e| panic!("{e}"));
-    ractor::pg::join_scoped(e.shared().scope.clone(), group_name(Service::ElderlyCare, PLACE.cell()), vec![silent.get_cell()]);
+    ractor::pg::join_scoped(
+        e.shared().scope.clone(),
+        group_name(Service::ElderlyCare, PLACE.cell()),
+        vec![silent.get_cell()],
+    );
 
     let placing = {
         let e = e.clone();
@@ -88,7 +106,8 @@ async fn a_killed_order_resumes_its_negotiation() {
     };
     // While the order waits for the silent member's bid, kill its actor.
     let registry = e.registry().clone();
-    eventually("the order actor to negotiate", || registry.by_kind("order").iter().any(|s| s.state == "negotiating")).await;
+    eventually("the order actor to negotiate", || registry.by_kind("order").iter().any(|s| s.state == "negotiating"))
+        .await;
     let id = registry.by_kind("order")[0].id.clone();
     let cell = e.shared().orders.lookup(&id).unwrap_or_else(|| panic!("order actor not live"));
     cell.kill();

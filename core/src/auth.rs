@@ -108,7 +108,8 @@ mod tests {
         assert_eq!(other.verify(&t, 1_000), Err(TokenError::BadSignature));
         // Changing the payload (becoming admin) breaks the signature.
         let admin = Claims { role: Role::Admin, ..claims };
-        let forged = format!("{}.{}", key.issue(&admin).split('.').next().unwrap_or(""), t.split('.').nth(1).unwrap_or(""));
+        let forged =
+            format!("{}.{}", key.issue(&admin).split('.').next().unwrap_or(""), t.split('.').nth(1).unwrap_or(""));
         assert_eq!(key.verify(&forged, 1_000), Err(TokenError::BadSignature));
         assert_eq!(key.verify("garbage", 1_000), Err(TokenError::Malformed));
         assert!(TokenKey::new(*b"short").is_none());

@@ -121,12 +121,8 @@ impl Calendar {
 
     /// Drops every hold that ended before `before` (past jobs need no check).
     pub fn forget_before(&mut self, before: Slot) {
-        let old: Vec<OrderId> = self
-            .by_order
-            .iter()
-            .filter(|(_, b)| b.range.end <= before)
-            .map(|(o, _)| o.clone())
-            .collect();
+        let old: Vec<OrderId> =
+            self.by_order.iter().filter(|(_, b)| b.range.end <= before).map(|(o, _)| o.clone()).collect();
         for o in old {
             self.release(&o);
         }

@@ -99,16 +99,16 @@ impl DispatchWeights {
 
     /// Bids best first; ties go to the lower worker id so ranking is deterministic.
     pub fn rank(&self, mut bids: Vec<Bid>) -> Vec<Bid> {
-        bids.sort_by(|a, b| {
-            self.score(b).total_cmp(&self.score(a)).then_with(|| a.worker.cmp(&b.worker))
-        });
+        bids.sort_by(|a, b| self.score(b).total_cmp(&self.score(a)).then_with(|| a.worker.cmp(&b.worker)));
         bids
     }
 
     /// Checks weights are usable.
     pub fn validate(&self) -> Result<(), crate::DomainError> {
         let all = [self.distance, self.skill, self.rating, self.load, self.favourite_bonus];
-        if all.iter().any(|w| !w.is_finite() || *w < 0.0) || !(self.max_distance_km > 0.0) {
+        if all.iter().any(|w| !w.is_finite() || *w < 0.0)
+            || self.max_distance_km.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+        {
             return Err(crate::DomainError::Invalid {
                 field: "dispatch",
                 reason: "weights must be finite and non-negative, max_distance_km positive".into(),
@@ -149,18 +149,29 @@ pub fn day_of(slot: Slot, offset: FixedOffset) -> SlotRange {
     SlotRange { start: Slot(start), end: Slot(start + per_day) }
 }
 
-/// Up to `max` start slots at or after `from` (and within `horizon` slots)
-/// at which `worker` could take a job of `len` slots.
+/// Where to look for free start times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchWindow {
+    /// First start slot considered.
+    pub from: Slot,
+    /// Job length in slots.
+    pub len: i64,
+    /// Slots after `from` to search.
+    pub horizon: i64,
+    /// Most starts returned.
+    pub max: usize,
+}
+
+/// Start slots in `window` at which `worker` could take a job of
+/// `window.len` slots, earliest first.
 pub fn free_starts(
     worker: &Worker,
     calendar: &Calendar,
     order: &OrderId,
-    from: Slot,
-    len: i64,
-    horizon: i64,
-    max: usize,
+    window: SearchWindow,
     offset: FixedOffset,
 ) -> Vec<Slot> {
+    let SearchWindow { from, len, horizon, max } = window;
     let mut out = Vec::new();
     let mut s = from.0;
     while s < from.0 + horizon && out.len() < max {
@@ -264,7 +275,8 @@ mod tests {
         let mut cal = Calendar::new();
         let c = cfp();
         assert!(cal.hold(c.range, &"A9".into(), true).is_ok());
-        let starts = free_starts(&w, &cal, &c.order, c.range.start, c.range.len() as i64, 96, 3, tz);
+        let window = SearchWindow { from: c.range.start, len: c.range.len() as i64, horizon: 96, max: 3 };
+        let starts = free_starts(&w, &cal, &c.order, window, tz);
         assert_eq!(starts.len(), 3);
         assert_eq!(starts[0], c.range.end);
         for s in starts {

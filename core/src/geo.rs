@@ -76,10 +76,7 @@ impl GeoPoint {
 
     /// The grid cell this point falls in.
     pub fn cell(&self) -> Cell {
-        Cell {
-            y: (self.lat / CELL_DEGREES).floor() as i32,
-            x: (self.lon / CELL_DEGREES).floor() as i32,
-        }
+        Cell { y: (self.lat / CELL_DEGREES).floor() as i32, x: (self.lon / CELL_DEGREES).floor() as i32 }
     }
 }
 

@@ -127,7 +127,7 @@ impl Policies {
     pub fn duration(&self, service: Service, requested: Option<u32>) -> Result<u32, DomainError> {
         let p = self.service(service);
         let got = requested.unwrap_or(p.default_minutes);
-        if got < p.min_minutes || got > p.max_minutes || got % 30 != 0 {
+        if got < p.min_minutes || got > p.max_minutes || !got.is_multiple_of(30) {
             return Err(DomainError::BadDuration { min: p.min_minutes, max: p.max_minutes, got });
         }
         Ok(got)

@@ -210,9 +210,10 @@ mod weekdays {
         let names = Vec::<String>::deserialize(d)?;
         let mut days = Vec::new();
         for n in names {
-            let i = NAMES.iter().position(|x| x.eq_ignore_ascii_case(&n)).ok_or_else(|| {
-                serde::de::Error::custom(format!("unknown day {n:?}; use mon, tue, … sun"))
-            })?;
+            let i = NAMES
+                .iter()
+                .position(|x| x.eq_ignore_ascii_case(&n))
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown day {n:?}; use mon, tue, … sun")))?;
             let day = Weekday::try_from(i as u8).map_err(serde::de::Error::custom)?;
             if !days.contains(&day) {
                 days.push(day);
@@ -295,7 +296,8 @@ mod tests {
         assert!(!w.serves(Service::Cleaning, &GeoPoint { lat: 32.25, lon: 121.47 }));
         let patched = WorkerPatch { radius_km: Some(200.0), ..Default::default() }.apply(&w);
         assert!(patched.is_err(), "radius over 100 km is refused");
-        let patched = WorkerPatch { active: Some(false), ..Default::default() }.apply(&w).unwrap_or_else(|e| panic!("{e}"));
+        let patched =
+            WorkerPatch { active: Some(false), ..Default::default() }.apply(&w).unwrap_or_else(|e| panic!("{e}"));
         assert!(!patched.active && patched.name == w.name);
     }
 }

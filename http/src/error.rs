@@ -75,7 +75,9 @@ fn domain(d: DomainError) -> ApiError {
             ApiError::new(S::CONFLICT, "invalid_state", message)
         }
         DomainError::TooLate { .. } => ApiError::new(S::CONFLICT, "too_late", message),
-        DomainError::StartInPast(_) | DomainError::TooFarAhead(_) => ApiError::new(S::UNPROCESSABLE_ENTITY, "bad_time", message),
+        DomainError::StartInPast(_) | DomainError::TooFarAhead(_) => {
+            ApiError::new(S::UNPROCESSABLE_ENTITY, "bad_time", message)
+        }
         _ => ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid", message),
     }
 }

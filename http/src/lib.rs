@@ -59,28 +59,36 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 
 /// Serves `routes(state)` on `listener` until `shutdown` resolves, then
 /// finishes in-flight requests.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     warp::serve(routes(state)).incoming(listener).graceful(shutdown).run().await;
 }
 
 /// A JSON body of at most the configured size, parsed into `T`; unknown
 /// fields and malformed JSON get a 400 that says where.
-pub(crate) fn json_body<T: DeserializeOwned + Send>(state: &AppState) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
-    warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(|bytes: bytes::Bytes| async move {
-        parse_json(&bytes).map_err(warp::reject::custom)
-    })
+pub(crate) fn json_body<T: DeserializeOwned + Send>(
+    state: &AppState,
+) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
+    warp::body::content_length_limit(state.body_limit)
+        .and(warp::body::bytes())
+        .and_then(|bytes: bytes::Bytes| async move { parse_json(&bytes).map_err(warp::reject::custom) })
 }
 
 /// An optional JSON body: empty means `T::default()`.
 pub(crate) fn optional_json_body<T: DeserializeOwned + Default + Send>(
     state: &AppState,
 ) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
-    warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(|bytes: bytes::Bytes| async move {
-        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            return Ok(T::default());
-        }
-        parse_json(&bytes).map_err(warp::reject::custom)
-    })
+    warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(
+        |bytes: bytes::Bytes| async move {
+            if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+                return Ok(T::default());
+            }
+            parse_json(&bytes).map_err(warp::reject::custom)
+        },
+    )
 }
 
 /// Parses JSON with an error message that names the problem and position.

@@ -18,22 +18,52 @@ pub struct RouteDoc {
     pub body: Option<&'static str>,
 }
 
-const fn r(method: &'static str, path: &'static str, who: &'static str, body: Option<&'static str>, summary: &'static str) -> RouteDoc {
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    who: &'static str,
+    body: Option<&'static str>,
+    summary: &'static str,
+) -> RouteDoc {
     RouteDoc { method, path, summary, who, body }
 }
 
 /// Every route the node serves.
 pub const ROUTES: &[RouteDoc] = &[
-    r("post", "/v1/orders", "customer", Some("OrderRequest"), "Place a structured order (header Idempotency-Key optional)"),
-    r("get", "/v1/orders", "customer", None, "List own orders (admins: all; workers: their jobs); ?state=&limit=&offset="),
+    r(
+        "post",
+        "/v1/orders",
+        "customer",
+        Some("OrderRequest"),
+        "Place a structured order (header Idempotency-Key optional)",
+    ),
+    r(
+        "get",
+        "/v1/orders",
+        "customer",
+        None,
+        "List own orders (admins: all; workers: their jobs); ?state=&limit=&offset=",
+    ),
     r("get", "/v1/orders/{id}", "customer", None, "One order (own orders only)"),
     r("post", "/v1/orders/{id}/pay", "customer", None, "Payment details and where to pay"),
     r("post", "/v1/orders/{id}/cancel", "customer", None, "Cancel; fee per cancellation policy"),
     r("post", "/v1/orders/{id}/reschedule", "customer", Some("Reschedule"), "Move to another start time"),
-    r("post", "/v1/orders/{id}/change-worker", "customer", Some("ChangeWorker"), "Another worker; optionally block this one"),
+    r(
+        "post",
+        "/v1/orders/{id}/change-worker",
+        "customer",
+        Some("ChangeWorker"),
+        "Another worker; optionally block this one",
+    ),
     r("post", "/v1/orders/{id}/rate", "customer", Some("Rate"), "Rate a completed order, 1-5 stars"),
     r("put", "/v1/customers/me/preferences", "customer", Some("Preferences"), "Favourite and blocked workers"),
-    r("post", "/v1/payments/callback", "gateway", Some("CallbackNotice"), "Signed gateway callback (X-Signature: HMAC-SHA256 hex)"),
+    r(
+        "post",
+        "/v1/payments/callback",
+        "gateway",
+        Some("CallbackNotice"),
+        "Signed gateway callback (X-Signature: HMAC-SHA256 hex)",
+    ),
     r("post", "/v1/sandbox/pay/{payment_id}", "anyone", None, "Sandbox: simulate the customer paying"),
     r("post", "/v1/workers", "admin", Some("NewWorker"), "Register a worker"),
     r("get", "/v1/workers/{id}", "admin", None, "A worker's profile"),

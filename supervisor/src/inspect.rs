@@ -72,9 +72,7 @@ impl Inbox {
     /// Record one message taken up by the actor (never goes below zero).
     pub fn dequeued(&self) {
         // A failed update means the counter was already zero: nothing to undo.
-        let _ = self
-            .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
     /// Messages currently waiting.
@@ -98,10 +96,7 @@ pub struct Tracked<M> {
 
 impl<M> Clone for Tracked<M> {
     fn clone(&self) -> Self {
-        Self {
-            actor: self.actor.clone(),
-            inbox: self.inbox.clone(),
-        }
+        Self { actor: self.actor.clone(), inbox: self.inbox.clone() }
     }
 }
 
@@ -200,22 +195,14 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
-            .field("node", &self.inner.node)
-            .field("len", &self.len())
-            .finish()
+        f.debug_struct("Registry").field("node", &self.inner.node).field("len", &self.len()).finish()
     }
 }
 
 impl Registry {
     /// An empty registry for the node called `node`.
     pub fn new(node: impl Into<String>) -> Self {
-        Self {
-            inner: Arc::new(RegistryInner {
-                node: node.into(),
-                entries: RwLock::new(HashMap::new()),
-            }),
-        }
+        Self { inner: Arc::new(RegistryInner { node: node.into(), entries: RwLock::new(HashMap::new()) }) }
     }
 
     /// The node this registry describes.
@@ -232,13 +219,7 @@ impl Registry {
     }
 
     /// Like [`Registry::register`], counting the mailbox with an existing `inbox`.
-    pub fn register_with_inbox(
-        &self,
-        kind: &str,
-        id: &str,
-        parent: Option<&str>,
-        inbox: Inbox,
-    ) -> Probe {
+    pub fn register_with_inbox(&self, kind: &str, id: &str, parent: Option<&str>, inbox: Inbox) -> Probe {
         let key = registry_key(kind, id);
         let entry = Arc::new(Entry {
             kind: kind.to_string(),
@@ -247,30 +228,17 @@ impl Registry {
             started_at: Utc::now(),
             inbox,
             restarts: AtomicU32::new(0),
-            published: Mutex::new(Published {
-                state: STARTING.to_string(),
-                fields: Value::Object(Default::default()),
-            }),
+            published: Mutex::new(Published { state: STARTING.to_string(), fields: Value::Object(Default::default()) }),
         });
         {
-            let mut entries = self
-                .inner
-                .entries
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
             if let Some(previous) = entries.get(&key) {
                 let restarts = previous.restarts.load(Ordering::Relaxed);
                 entry.restarts.store(restarts, Ordering::Relaxed);
             }
             entries.insert(key.clone(), entry.clone());
         }
-        Probe {
-            inner: Arc::new(ProbeInner {
-                registry: self.inner.clone(),
-                key,
-                entry,
-            }),
-        }
+        Probe { inner: Arc::new(ProbeInner { registry: self.inner.clone(), key, entry }) }
     }
 
     /// Set the restart count of the entry under `key`; false if there is none.
@@ -296,8 +264,7 @@ impl Registry {
         let all = self.all_entries();
         let index = ChildIndex::new(&all);
         let mut visited = HashSet::new();
-        all.get(key)
-            .map(|_| index.build(key, &all, &self.inner.node, &mut visited))
+        all.get(key).map(|_| index.build(key, &all, &self.inner.node, &mut visited))
     }
 
     /// Every registered actor as a forest: roots, each with nested children,
@@ -307,11 +274,8 @@ impl Registry {
         let index = ChildIndex::new(&all);
         let node = self.inner.node.as_str();
         let mut visited = HashSet::new();
-        let mut roots: Vec<Snapshot> = index
-            .roots
-            .iter()
-            .map(|key| index.build(key, &all, node, &mut visited))
-            .collect();
+        let mut roots: Vec<Snapshot> =
+            index.roots.iter().map(|key| index.build(key, &all, node, &mut visited)).collect();
         // Entries in a parent cycle are reachable from no root; show them anyway.
         let mut stranded: Vec<&String> = all.keys().filter(|k| !visited.contains(*k)).collect();
         stranded.sort();
@@ -348,11 +312,7 @@ impl Registry {
 
     /// How many actors are registered.
     pub fn len(&self) -> usize {
-        self.inner
-            .entries
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.inner.entries.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Whether no actor is registered.
@@ -367,11 +327,7 @@ impl Registry {
 
     /// Copy the entry pointers out so snapshots are built without holding the map lock.
     fn all_entries(&self) -> HashMap<String, Arc<Entry>> {
-        self.inner
-            .entries
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.entries.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -469,19 +425,12 @@ impl Probe {
 
     /// The registry this probe writes to.
     pub fn registry(&self) -> Registry {
-        Registry {
-            inner: self.inner.registry.clone(),
-        }
+        Registry { inner: self.inner.registry.clone() }
     }
 
     /// Replace the published state and fields.
     pub fn publish(&self, state: &str, fields: Value) {
-        let mut p = self
-            .inner
-            .entry
-            .published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut p = self.inner.entry.published.lock().unwrap_or_else(|e| e.into_inner());
         if p.state != state {
             p.state = state.to_string();
         }
@@ -495,12 +444,7 @@ impl Probe {
 
     /// Set the state to `state` only if the actor has not published one yet.
     pub(crate) fn publish_if_starting(&self, state: &str) {
-        let mut p = self
-            .inner
-            .entry
-            .published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut p = self.inner.entry.published.lock().unwrap_or_else(|e| e.into_inner());
         if p.state == STARTING {
             p.state = state.to_string();
         }
@@ -523,16 +467,12 @@ impl Probe {
 
     /// This actor's current snapshot, without children.
     pub fn snapshot(&self) -> Snapshot {
-        self.inner
-            .entry
-            .snapshot(&self.inner.registry.node, Vec::new())
+        self.inner.entry.snapshot(&self.inner.registry.node, Vec::new())
     }
 
     /// Remove the entry now (idempotent; a newer incarnation's entry is left alone).
     pub fn deregister(&self) {
-        self.inner
-            .registry
-            .remove_if_current(&self.inner.key, &self.inner.entry);
+        self.inner.registry.remove_if_current(&self.inner.key, &self.inner.entry);
     }
 }
 
@@ -562,10 +502,7 @@ mod tests {
         drop(old);
         assert_eq!(reg.len(), 1);
         new.publish("confirmed", json!({"worker": "W1"}));
-        assert_eq!(
-            reg.get("order/A1").map(|s| s.state),
-            Some("confirmed".into())
-        );
+        assert_eq!(reg.get("order/A1").map(|s| s.state), Some("confirmed".into()));
         drop(new);
         assert!(reg.is_empty());
     }

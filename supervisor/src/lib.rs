@@ -12,6 +12,6 @@ pub mod supervisor;
 
 pub use inspect::{registry_key, Inbox, Inspect, Probe, Registry, Snapshot, Tracked};
 pub use supervisor::{
-    ChildInfo, ChildSpec, Restart, RestartPolicy, StartCtx, StartFn, Strategy, Supervisor,
-    SupervisorArgs, SupervisorError, SupervisorHandle, SupervisorMsg, SUPERVISOR_KIND,
+    ChildInfo, ChildSpec, Restart, RestartPolicy, StartCtx, StartFn, Strategy, Supervisor, SupervisorArgs,
+    SupervisorError, SupervisorHandle, SupervisorMsg, SUPERVISOR_KIND,
 };

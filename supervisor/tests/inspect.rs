@@ -54,9 +54,7 @@ impl Actor for Gate {
 async fn tracked_sends_show_up_as_mailbox_length() {
     let registry = Registry::new("n1");
     let probe = registry.register("gate", "g1", None);
-    let (actor, _) = Actor::spawn(None, Gate, probe.inbox())
-        .await
-        .expect("spawns");
+    let (actor, _) = Actor::spawn(None, Gate, probe.inbox()).await.expect("spawns");
     let gate: Tracked<GateMsg> = probe.tracked(actor);
 
     let (release, held) = oneshot::channel();
@@ -68,9 +66,7 @@ async fn tracked_sends_show_up_as_mailbox_length() {
     assert_eq!(registry.get("gate/g1").map(|s| s.mailbox_len), Some(4));
 
     let _ = release.send(());
-    gate.call(GateMsg::Ping, Some(std::time::Duration::from_secs(5)))
-        .await
-        .expect("answers");
+    gate.call(GateMsg::Ping, Some(std::time::Duration::from_secs(5))).await.expect("answers");
     assert_eq!(registry.get("gate/g1").map(|s| s.mailbox_len), Some(0));
 
     actor_stop(&gate).await;
@@ -79,10 +75,7 @@ async fn tracked_sends_show_up_as_mailbox_length() {
 }
 
 async fn actor_stop(gate: &Tracked<GateMsg>) {
-    gate.actor
-        .stop_and_wait(None, Some(std::time::Duration::from_secs(5)))
-        .await
-        .expect("stops");
+    gate.actor.stop_and_wait(None, Some(std::time::Duration::from_secs(5))).await.expect("stops");
 }
 
 struct Order {
@@ -105,10 +98,7 @@ impl Inspect for Order {
 #[test]
 fn publish_from_inspect_and_deregister() {
     let registry = Registry::new("n1");
-    let order = Order {
-        state: "confirmed",
-        worker: Some("W17"),
-    };
+    let order = Order { state: "confirmed", worker: Some("W17") };
     let probe = registry.register(order.kind(), "A1023", None);
     probe.publish_from(&order);
     let snap = registry.get("order/A1023").expect("registered");

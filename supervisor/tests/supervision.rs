@@ -54,28 +54,12 @@ impl Actor for TestChild {
     type State = ChildState;
     type Arguments = ChildArgs;
 
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<ChildMsg>,
-        args: ChildArgs,
-    ) -> Result<ChildState, ActorProcessingErr> {
-        let _ = args.events.send(Started {
-            id: args.id,
-            attempt: args.attempt,
-            at: Instant::now(),
-        });
-        Ok(ChildState {
-            attempt: args.attempt,
-            probe: args.probe,
-            fail_after_start: args.fail_after_start,
-        })
+    async fn pre_start(&self, _myself: ActorRef<ChildMsg>, args: ChildArgs) -> Result<ChildState, ActorProcessingErr> {
+        let _ = args.events.send(Started { id: args.id, attempt: args.attempt, at: Instant::now() });
+        Ok(ChildState { attempt: args.attempt, probe: args.probe, fail_after_start: args.fail_after_start })
     }
 
-    async fn post_start(
-        &self,
-        _myself: ActorRef<ChildMsg>,
-        state: &mut ChildState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_start(&self, _myself: ActorRef<ChildMsg>, state: &mut ChildState) -> Result<(), ActorProcessingErr> {
         if state.fail_after_start {
             return Err("cannot rehydrate".into());
         }
@@ -102,12 +86,7 @@ impl Actor for TestChild {
     }
 }
 
-fn spec(
-    id: &str,
-    restart: Restart,
-    fail_after_start: bool,
-    events: &UnboundedSender<Started>,
-) -> ChildSpec {
+fn spec(id: &str, restart: Restart, fail_after_start: bool, events: &UnboundedSender<Started>) -> ChildSpec {
     let events = events.clone();
     let child_id = id.to_string();
     ChildSpec::new("test", id, restart, move |ctx| {
@@ -128,24 +107,15 @@ fn spec(
 async fn supervisor(
     registry: &Registry,
     policy: RestartPolicy,
-) -> (
-    SupervisorHandle,
-    UnboundedSender<Started>,
-    UnboundedReceiver<Started>,
-) {
+) -> (SupervisorHandle, UnboundedSender<Started>, UnboundedReceiver<Started>) {
     let args = SupervisorArgs::new("tests", "test", registry.clone()).with_policy(policy);
-    let (handle, _) = SupervisorHandle::spawn(args)
-        .await
-        .expect("supervisor starts");
+    let (handle, _) = SupervisorHandle::spawn(args).await.expect("supervisor starts");
     let (tx, rx) = unbounded_channel();
     (handle, tx, rx)
 }
 
 async fn next(rx: &mut UnboundedReceiver<Started>) -> Started {
-    timeout(WAIT, rx.recv())
-        .await
-        .expect("child start within the wait")
-        .expect("event channel open")
+    timeout(WAIT, rx.recv()).await.expect("child start within the wait").expect("event channel open")
 }
 
 fn child_ref(cell: &ActorCell) -> ActorRef<ChildMsg> {
@@ -160,10 +130,7 @@ async fn attempt_of(cell: &ActorCell) -> u32 {
 async fn assert_restarted_after(msg: ChildMsg) {
     let registry = Registry::new("n1");
     let (sup, tx, mut rx) = supervisor(&registry, RestartPolicy::default()).await;
-    let first = sup
-        .start_child(spec("c1", Restart::Permanent, false, &tx))
-        .await
-        .expect("child starts");
+    let first = sup.start_child(spec("c1", Restart::Permanent, false, &tx)).await.expect("child starts");
     assert_eq!(next(&mut rx).await.attempt, 0);
 
     child_ref(&first).cast(msg).expect("child alive");
@@ -196,10 +163,7 @@ async fn panicking_child_is_restarted() {
 async fn transient_child_stopping_normally_is_gone() {
     let registry = Registry::new("n1");
     let (sup, tx, mut rx) = supervisor(&registry, RestartPolicy::default()).await;
-    let cell = sup
-        .start_child(spec("t1", Restart::Transient, false, &tx))
-        .await
-        .expect("child starts");
+    let cell = sup.start_child(spec("t1", Restart::Transient, false, &tx)).await.expect("child starts");
     next(&mut rx).await;
     assert!(registry.get("test/t1").is_some());
 
@@ -210,24 +174,15 @@ async fn transient_child_stopping_normally_is_gone() {
     assert!(sup.lookup("t1").is_none());
     assert_eq!(sup.live_count(), 0);
     assert!(registry.get("test/t1").is_none());
-    assert!(
-        timeout(Duration::from_secs(2), rx.recv()).await.is_err(),
-        "not restarted"
-    );
+    assert!(timeout(Duration::from_secs(2), rx.recv()).await.is_err(), "not restarted");
 }
 
 #[tokio::test(start_paused = true)]
 async fn transient_child_failing_is_restarted_and_temporary_is_not() {
     let registry = Registry::new("n1");
     let (sup, tx, mut rx) = supervisor(&registry, RestartPolicy::default()).await;
-    let transient = sup
-        .start_child(spec("t", Restart::Transient, false, &tx))
-        .await
-        .expect("starts");
-    let temporary = sup
-        .start_child(spec("tmp", Restart::Temporary, false, &tx))
-        .await
-        .expect("starts");
+    let transient = sup.start_child(spec("t", Restart::Transient, false, &tx)).await.expect("starts");
+    let temporary = sup.start_child(spec("tmp", Restart::Temporary, false, &tx)).await.expect("starts");
     next(&mut rx).await;
     next(&mut rx).await;
 
@@ -235,13 +190,7 @@ async fn transient_child_failing_is_restarted_and_temporary_is_not() {
     child_ref(&transient).cast(ChildMsg::Fail).expect("alive");
     let again = next(&mut rx).await;
     assert_eq!((again.id.as_str(), again.attempt), ("t", 1));
-    let ids: Vec<String> = sup
-        .children()
-        .await
-        .expect("alive")
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let ids: Vec<String> = sup.children().await.expect("alive").into_iter().map(|c| c.id).collect();
     assert_eq!(ids, ["t"]);
     assert!(registry.get("test/tmp").is_none());
 }
@@ -250,23 +199,16 @@ async fn transient_child_failing_is_restarted_and_temporary_is_not() {
 async fn restart_waits_for_a_growing_backoff() {
     let registry = Registry::new("n1");
     let (sup, tx, mut rx) = supervisor(&registry, RestartPolicy::default()).await;
-    sup.start_child(spec("c", Restart::Permanent, false, &tx))
-        .await
-        .expect("starts");
+    sup.start_child(spec("c", Restart::Permanent, false, &tx)).await.expect("starts");
     next(&mut rx).await;
 
     for (attempt, backoff_ms) in [(1, 10), (2, 20), (3, 40)] {
         let cell = sup.lookup("c").expect("live");
         child_ref(&cell).cast(ChildMsg::Fail).expect("alive");
         let early = timeout(Duration::from_millis(backoff_ms - 1), rx.recv()).await;
-        assert!(
-            early.is_err(),
-            "restart {attempt} came before its {backoff_ms} ms backoff"
-        );
+        assert!(early.is_err(), "restart {attempt} came before its {backoff_ms} ms backoff");
         let on_time = timeout(Duration::from_millis(5), rx.recv()).await;
-        let started = on_time
-            .expect("restart right after the backoff")
-            .expect("open");
+        let started = on_time.expect("restart right after the backoff").expect("open");
         assert_eq!(started.attempt, attempt);
         sup.children().await.expect("alive");
         let state = registry.get("test/c").expect("registered");
@@ -311,14 +253,9 @@ async fn too_many_restarts_make_the_supervisor_give_up_to_its_parent() {
     let registry = Registry::new("n1");
     let (parent_tx, mut parent_rx) = unbounded_channel();
     let (parent, _) = Actor::spawn(None, Parent, parent_tx).await.expect("parent");
-    let policy = RestartPolicy {
-        max_restarts: 3,
-        ..RestartPolicy::default()
-    };
+    let policy = RestartPolicy { max_restarts: 3, ..RestartPolicy::default() };
     let args = SupervisorArgs::new("orders", "test", registry.clone()).with_policy(policy);
-    let (sup, join) = SupervisorHandle::spawn_linked(args, parent.get_cell())
-        .await
-        .expect("supervisor starts");
+    let (sup, join) = SupervisorHandle::spawn_linked(args, parent.get_cell()).await.expect("supervisor starts");
     let (tx, mut rx) = unbounded_channel();
     sup.start_child(spec("doomed", Restart::Permanent, true, &tx))
         .await
@@ -330,50 +267,25 @@ async fn too_many_restarts_make_the_supervisor_give_up_to_its_parent() {
     }
     let attempts: Vec<u32> = starts.iter().map(|s| s.attempt).collect();
     assert_eq!(attempts, [0, 1, 2, 3]);
-    let gaps: Vec<u128> = starts
-        .windows(2)
-        .map(|w| (w[1].at - w[0].at).as_millis())
-        .collect();
+    let gaps: Vec<u128> = starts.windows(2).map(|w| (w[1].at - w[0].at).as_millis()).collect();
     assert_eq!(gaps, [10, 20, 40], "backoff doubles");
 
-    let event = timeout(WAIT, parent_rx.recv())
-        .await
-        .expect("parent hears")
-        .expect("open");
-    assert!(
-        event.starts_with("failed: supervisor orders gave up after 4 failures"),
-        "{event}"
-    );
-    timeout(WAIT, join)
-        .await
-        .expect("supervisor exits")
-        .expect("joins");
-    assert!(timeout(Duration::from_secs(2), rx.recv())
-        .await
-        .ok()
-        .flatten()
-        .is_none());
+    let event = timeout(WAIT, parent_rx.recv()).await.expect("parent hears").expect("open");
+    assert!(event.starts_with("failed: supervisor orders gave up after 4 failures"), "{event}");
+    timeout(WAIT, join).await.expect("supervisor exits").expect("joins");
+    assert!(timeout(Duration::from_secs(2), rx.recv()).await.ok().flatten().is_none());
     assert!(registry.is_empty(), "{:?}", registry.tree());
-    assert!(sup
-        .start_child(spec("x", Restart::Permanent, false, &tx))
-        .await
-        .is_err());
+    assert!(sup.start_child(spec("x", Restart::Permanent, false, &tx)).await.is_err());
 }
 
 #[tokio::test(start_paused = true)]
 async fn rest_for_one_restarts_younger_siblings_only() {
     let registry = Registry::new("n1");
-    let policy = RestartPolicy {
-        strategy: Strategy::RestForOne,
-        ..RestartPolicy::default()
-    };
+    let policy = RestartPolicy { strategy: Strategy::RestForOne, ..RestartPolicy::default() };
     let (sup, tx, mut rx) = supervisor(&registry, policy).await;
     let mut cells = Vec::new();
     for id in ["a", "b", "c"] {
-        let cell = sup
-            .start_child(spec(id, Restart::Permanent, false, &tx))
-            .await
-            .expect("starts");
+        let cell = sup.start_child(spec(id, Restart::Permanent, false, &tx)).await.expect("starts");
         cells.push(cell);
         next(&mut rx).await;
     }
@@ -381,26 +293,11 @@ async fn rest_for_one_restarts_younger_siblings_only() {
     child_ref(&cells[1]).cast(ChildMsg::Fail).expect("alive");
     let first = next(&mut rx).await;
     let second = next(&mut rx).await;
-    assert_eq!(
-        [
-            (first.id.as_str(), first.attempt),
-            (second.id.as_str(), second.attempt)
-        ],
-        [("b", 1), ("c", 1)]
-    );
-    let restarts: Vec<(String, u32)> = sup
-        .children()
-        .await
-        .expect("alive")
-        .into_iter()
-        .map(|c| (c.id, c.restarts))
-        .collect();
-    assert_eq!(
-        restarts,
-        [("a".into(), 0), ("b".into(), 1), ("c".into(), 1)]
-    );
-    let same =
-        |id: &str, cell: &ActorCell| sup.lookup(id).map(|c| c.get_id()) == Some(cell.get_id());
+    assert_eq!([(first.id.as_str(), first.attempt), (second.id.as_str(), second.attempt)], [("b", 1), ("c", 1)]);
+    let restarts: Vec<(String, u32)> =
+        sup.children().await.expect("alive").into_iter().map(|c| (c.id, c.restarts)).collect();
+    assert_eq!(restarts, [("a".into(), 0), ("b".into(), 1), ("c".into(), 1)]);
+    let same = |id: &str, cell: &ActorCell| sup.lookup(id).map(|c| c.get_id()) == Some(cell.get_id());
     assert!(same("a", &cells[0]));
     assert!(!same("b", &cells[1]));
     assert!(!same("c", &cells[2]));
@@ -411,38 +308,22 @@ async fn rest_for_one_restarts_younger_siblings_only() {
 async fn start_child_twice_returns_the_live_actor() {
     let registry = Registry::new("n1");
     let (sup, tx, mut rx) = supervisor(&registry, RestartPolicy::default()).await;
-    let one = sup
-        .start_child(spec("same", Restart::Transient, false, &tx))
-        .await
-        .expect("starts");
+    let one = sup.start_child(spec("same", Restart::Transient, false, &tx)).await.expect("starts");
     // Through the supervisor itself, not the handle's lookup fast path.
     let spec_again = spec("same", Restart::Transient, false, &tx);
-    let two = ractor::call!(
-        sup.actor,
-        autoglm_supervisor::SupervisorMsg::StartChild,
-        spec_again
-    )
-    .expect("supervisor answers")
-    .expect("get or start");
-    let three = sup
-        .start_child(spec("same", Restart::Transient, false, &tx))
-        .await
-        .expect("lookup");
+    let two = ractor::call!(sup.actor, autoglm_supervisor::SupervisorMsg::StartChild, spec_again)
+        .expect("supervisor answers")
+        .expect("get or start");
+    let three = sup.start_child(spec("same", Restart::Transient, false, &tx)).await.expect("lookup");
     assert_eq!(one.get_id(), two.get_id());
     assert_eq!(one.get_id(), three.get_id());
     next(&mut rx).await;
-    assert!(
-        timeout(Duration::from_secs(1), rx.recv()).await.is_err(),
-        "started once"
-    );
+    assert!(timeout(Duration::from_secs(1), rx.recv()).await.is_err(), "started once");
     assert_eq!(sup.live_count(), 1);
 
     sup.stop_child("same").await.expect("supervisor alive");
     assert!(sup.lookup("same").is_none());
-    let four = sup
-        .start_child(spec("same", Restart::Transient, false, &tx))
-        .await
-        .expect("starts anew");
+    let four = sup.start_child(spec("same", Restart::Transient, false, &tx)).await.expect("starts anew");
     assert_ne!(one.get_id(), four.get_id());
     assert_eq!(next(&mut rx).await.attempt, 0);
 }
@@ -450,39 +331,27 @@ async fn start_child_twice_returns_the_live_actor() {
 #[tokio::test(start_paused = true)]
 async fn registry_tree_nests_children_and_shows_publishes() {
     let registry = Registry::new("node-a");
-    let args =
-        SupervisorArgs::new("orders", "test", registry.clone()).with_parent_key("supervisor/root");
+    let args = SupervisorArgs::new("orders", "test", registry.clone()).with_parent_key("supervisor/root");
     let root = registry.register("supervisor", "root", None);
     let (sup, _) = SupervisorHandle::spawn(args).await.expect("starts");
     let (tx, mut rx) = unbounded_channel();
     for id in ["o2", "o1"] {
-        sup.start_child(spec(id, Restart::Transient, false, &tx))
-            .await
-            .expect("starts");
+        sup.start_child(spec(id, Restart::Transient, false, &tx)).await.expect("starts");
         next(&mut rx).await;
     }
     let o1 = sup.lookup("o1").expect("live");
-    child_ref(&o1)
-        .cast(ChildMsg::Publish("negotiating".into()))
-        .expect("alive");
+    child_ref(&o1).cast(ChildMsg::Publish("negotiating".into())).expect("alive");
     sup.children().await.expect("alive");
     assert_eq!(attempt_of(&o1).await, 0);
 
     let tree = registry.tree();
     assert_eq!(tree.len(), 1);
-    assert_eq!(
-        (tree[0].kind.as_str(), tree[0].id.as_str()),
-        ("supervisor", "root")
-    );
+    assert_eq!((tree[0].kind.as_str(), tree[0].id.as_str()), ("supervisor", "root"));
     let orders = &tree[0].children[0];
     assert_eq!(orders.id, "orders");
     assert_eq!(orders.node, "node-a");
     assert_eq!(orders.fields["live"], 2);
-    let kids: Vec<(&str, &str)> = orders
-        .children
-        .iter()
-        .map(|c| (c.id.as_str(), c.state.as_str()))
-        .collect();
+    let kids: Vec<(&str, &str)> = orders.children.iter().map(|c| (c.id.as_str(), c.state.as_str())).collect();
     assert_eq!(kids, [("o1", "negotiating"), ("o2", "running")]);
     assert_eq!(orders.children[0].fields, json!({ "attempt": 0 }));
     assert_eq!(registry.count_by_kind().get("test"), Some(&2));

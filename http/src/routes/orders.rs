@@ -79,10 +79,12 @@ pub fn orders(state: AppState) -> BoxedFilter<(Response,)> {
             async move {
                 let states = match q.state.as_deref() {
                     None | Some("") => Vec::new(),
-                    Some(list) => match list.split(',').map(|x| OrderState::parse(x.trim())).collect::<Option<Vec<_>>>() {
-                        Some(v) => v,
-                        None => return ApiError::bad_request(format!("unknown state in {list:?}")).into_response(),
-                    },
+                    Some(list) => {
+                        match list.split(',').map(|x| OrderState::parse(x.trim())).collect::<Option<Vec<_>>>() {
+                            Some(v) => v,
+                            None => return ApiError::bad_request(format!("unknown state in {list:?}")).into_response(),
+                        }
+                    }
                 };
                 let orders = s.engine.list_orders(&caller, states, q.limit.unwrap_or(50), q.offset.unwrap_or(0)).await;
                 render(orders.map_err(ApiError::from))
@@ -90,16 +92,15 @@ pub fn orders(state: AppState) -> BoxedFilter<(Response,)> {
         });
 
     let s = state.clone();
-    let get = warp::path!("v1" / "orders" / String)
-        .and(warp::get())
-        .and(auth::caller(s.clone()))
-        .then(move |id: String, caller: Caller| {
+    let get = warp::path!("v1" / "orders" / String).and(warp::get()).and(auth::caller(s.clone())).then(
+        move |id: String, caller: Caller| {
             let s = s.clone();
             async move {
                 let result = async { Ok(s.engine.get_order(&caller, &order_id(&id)?).await?) };
                 render(result.await)
             }
-        });
+        },
+    );
 
     let s = state.clone();
     let pay = warp::path!("v1" / "orders" / String / "pay")
@@ -123,9 +124,15 @@ pub fn orders(state: AppState) -> BoxedFilter<(Response,)> {
     let change_worker = command(
         &state,
         "change-worker",
-        optional_json_body::<ChangeWorkerBody>(&state).map(|b: ChangeWorkerBody| Command::ChangeWorker { block: b.block }).boxed(),
+        optional_json_body::<ChangeWorkerBody>(&state)
+            .map(|b: ChangeWorkerBody| Command::ChangeWorker { block: b.block })
+            .boxed(),
     );
-    let rate = command(&state, "rate", json_body::<RateBody>(&state).map(|b: RateBody| Command::Rate { stars: b.stars }).boxed());
+    let rate = command(
+        &state,
+        "rate",
+        json_body::<RateBody>(&state).map(|b: RateBody| Command::Rate { stars: b.stars }).boxed(),
+    );
 
     let s = state.clone();
     let prefs = warp::path!("v1" / "customers" / "me" / "preferences")

@@ -39,26 +39,32 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
                     return ApiError::bad_request("ttl_secs must be between 60 and one year").into_response();
                 }
                 if autoglm_core::CustomerId::parse(&req.subject).is_err() {
-                    return ApiError::bad_request("subject must be 1 to 64 letters, digits, '-' or '_'").into_response();
+                    return ApiError::bad_request("subject must be 1 to 64 letters, digits, '-' or '_'")
+                        .into_response();
                 }
                 let exp = chrono::Utc::now().timestamp() + ttl;
                 let token = s.tokens.issue(&Claims { role: req.role, sub: req.subject.clone(), exp });
-                json_reply(&json!({ "token": token, "role": req.role, "subject": req.subject, "expires_at": exp }), StatusCode::CREATED)
+                json_reply(
+                    &json!({ "token": token, "role": req.role, "subject": req.subject, "expires_at": exp }),
+                    StatusCode::CREATED,
+                )
             }
         });
 
     let s = state.clone();
-    let actors = warp::path!("ops" / "actors")
-        .and(warp::get())
-        .and(auth::role(s.clone(), Role::Admin))
-        .then(move |_: Caller| {
+    let actors = warp::path!("ops" / "actors").and(warp::get()).and(auth::role(s.clone(), Role::Admin)).then(
+        move |_: Caller| {
             let s = s.clone();
             async move {
                 let tree = s.engine.actors();
                 let counts = s.engine.actor_counts();
-                json_reply(&json!({ "node": s.engine.registry().node(), "counts": counts, "tree": tree }), StatusCode::OK)
+                json_reply(
+                    &json!({ "node": s.engine.registry().node(), "counts": counts, "tree": tree }),
+                    StatusCode::OK,
+                )
             }
-        });
+        },
+    );
 
     let s = state.clone();
     let drill = warp::path!("ops" / "actors" / String / String / "fail")
@@ -67,21 +73,22 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
         .then(move |kind: String, id: String, _: Caller| {
             let s = s.clone();
             async move {
-                let result = s.engine.fail_actor(&kind, &id).await.map(|()| json!({ "failed": format!("{kind}/{id}") }));
+                let result =
+                    s.engine.fail_actor(&kind, &id).await.map(|()| json!({ "failed": format!("{kind}/{id}") }));
                 render(result.map_err(ApiError::from))
             }
         });
 
     let s = state.clone();
-    let invariants = warp::path!("ops" / "invariants")
-        .and(warp::get())
-        .and(auth::role(s.clone(), Role::Admin))
-        .then(move |_: Caller| {
+    let invariants = warp::path!("ops" / "invariants").and(warp::get()).and(auth::role(s.clone(), Role::Admin)).then(
+        move |_: Caller| {
             let s = s.clone();
             async move { render(s.engine.check_invariants().await.map_err(ApiError::from)) }
-        });
+        },
+    );
 
-    let healthz = warp::path!("healthz").and(warp::get()).map(|| json_reply(&json!({ "status": "ok" }), StatusCode::OK));
+    let healthz =
+        warp::path!("healthz").and(warp::get()).map(|| json_reply(&json!({ "status": "ok" }), StatusCode::OK));
 
     let s = state.clone();
     let readyz = warp::path!("readyz").and(warp::get()).then(move || {
@@ -100,7 +107,8 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
         warp::reply::with_header(body, "content-type", "text/plain; version=0.0.4").into_response()
     });
 
-    let openapi = warp::path!("openapi.json").and(warp::get()).map(|| json_reply(&crate::openapi::document(), StatusCode::OK));
+    let openapi =
+        warp::path!("openapi.json").and(warp::get()).map(|| json_reply(&crate::openapi::document(), StatusCode::OK));
 
     tokens
         .or(actors)

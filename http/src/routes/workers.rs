@@ -80,10 +80,8 @@ pub fn workers(state: AppState) -> BoxedFilter<(Response,)> {
         });
 
     let s = state.clone();
-    let get = warp::path!("v1" / "workers" / String)
-        .and(warp::get())
-        .and(auth::role(s.clone(), Role::Admin))
-        .then(move |id: String, _: Caller| {
+    let get = warp::path!("v1" / "workers" / String).and(warp::get()).and(auth::role(s.clone(), Role::Admin)).then(
+        move |id: String, _: Caller| {
             let s = s.clone();
             async move {
                 let result = async {
@@ -92,7 +90,8 @@ pub fn workers(state: AppState) -> BoxedFilter<(Response,)> {
                 };
                 render(result.await)
             }
-        });
+        },
+    );
 
     let s = state.clone();
     let patch = warp::path!("v1" / "workers" / String)

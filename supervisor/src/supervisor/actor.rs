@@ -6,10 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ractor::{
-    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort,
-    SupervisionEvent,
-};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -49,13 +46,7 @@ pub struct SupervisorArgs {
 impl SupervisorArgs {
     /// Args with the default policy and no parent.
     pub fn new(name: impl Into<String>, kind: impl Into<String>, registry: Registry) -> Self {
-        Self {
-            name: name.into(),
-            kind: kind.into(),
-            policy: RestartPolicy::default(),
-            registry,
-            parent_key: None,
-        }
+        Self { name: name.into(), kind: kind.into(), policy: RestartPolicy::default(), registry, parent_key: None }
     }
 
     /// The same args with another policy.
@@ -195,17 +186,13 @@ impl Actor for Supervisor {
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorFailed(cell, err) => {
-                state
-                    .child_exited(&myself, cell.get_id(), true, err.to_string())
-                    .await?
+                state.child_exited(&myself, cell.get_id(), true, err.to_string()).await?
             }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 // A kill (or a dropped runtime) is not a stop the child chose.
                 let failed = matches!(reason.as_deref(), Some("killed" | "actor_task_cancelled"));
                 let reason = reason.unwrap_or_else(|| "normal".to_string());
-                state
-                    .child_exited(&myself, cell.get_id(), failed, reason)
-                    .await?
+                state.child_exited(&myself, cell.get_id(), failed, reason).await?
             }
             _ => return Ok(()),
         }
@@ -311,27 +298,16 @@ impl SupervisorState {
     }
 
     /// Run the child's start function and record the new incarnation.
-    async fn start_now(
-        &mut self,
-        myself: &ActorRef<SupervisorMsg>,
-        id: &str,
-    ) -> Result<ActorCell, SupervisorError> {
+    async fn start_now(&mut self, myself: &ActorRef<SupervisorMsg>, id: &str) -> Result<ActorCell, SupervisorError> {
         let gone = || SupervisorError::Gone(self.name.clone());
         let rec = self.children.get(id).ok_or_else(gone)?;
         let (start, kind, attempt) = (rec.spec.start.clone(), rec.spec.kind.clone(), rec.restarts);
         let probe = self.registry.register(&kind, id, Some(&self.key));
         probe.set_restarts(attempt);
-        let ctx = StartCtx {
-            supervisor: myself.get_cell(),
-            attempt,
-            probe: probe.clone(),
-        };
+        let ctx = StartCtx { supervisor: myself.get_cell(), attempt, probe: probe.clone() };
         let result = start(ctx).await;
         let name = self.name.clone();
-        let rec = self
-            .children
-            .get_mut(id)
-            .ok_or(SupervisorError::Gone(name))?;
+        let rec = self.children.get_mut(id).ok_or(SupervisorError::Gone(name))?;
         rec.probe = Some(probe.clone());
         match result {
             Ok(cell) => {
@@ -346,24 +322,16 @@ impl SupervisorState {
                 self.by_actor.insert(cell.get_id(), id.to_string());
                 self.set_live(id, Some(cell.clone()));
                 // The child may have registered itself again under the same key.
-                self.registry
-                    .set_restarts(&registry_key(&kind, id), attempt);
+                self.registry.set_restarts(&registry_key(&kind, id), attempt);
                 probe.publish_if_starting("running");
                 tracing::debug!(supervisor = %self.name, child = %id, attempt, "child started");
                 Ok(cell)
             }
             Err(err) => {
                 let reason = err.to_string();
-                probe.publish(
-                    "start_failed",
-                    json!({ "error": reason, "attempt": attempt }),
-                );
+                probe.publish("start_failed", json!({ "error": reason, "attempt": attempt }));
                 tracing::warn!(supervisor = %self.name, child = %id, attempt, error = %reason, "child failed to start");
-                Err(SupervisorError::SpawnFailed {
-                    kind,
-                    id: id.to_string(),
-                    reason,
-                })
+                Err(SupervisorError::SpawnFailed { kind, id: id.to_string(), reason })
             }
         }
     }
@@ -429,12 +397,8 @@ impl SupervisorState {
         let Some(seq) = self.children.get(id).map(|r| r.seq) else {
             return (Vec::new(), Vec::new());
         };
-        let mut younger: Vec<(u64, String)> = self
-            .children
-            .values()
-            .filter(|r| r.seq > seq)
-            .map(|r| (r.seq, r.spec.id.clone()))
-            .collect();
+        let mut younger: Vec<(u64, String)> =
+            self.children.values().filter(|r| r.seq > seq).map(|r| (r.seq, r.spec.id.clone())).collect();
         younger.sort();
         let mut restart = Vec::new();
         let mut stopping = Vec::new();
@@ -486,10 +450,7 @@ impl SupervisorState {
             self.total_restarts = self.total_restarts.saturating_add(1);
             if let Some(probe) = &rec.probe {
                 probe.set_restarts(rec.restarts);
-                probe.publish(
-                    "restarting",
-                    json!({ "reason": reason, "backoff_ms": delay.as_millis() }),
-                );
+                probe.publish("restarting", json!({ "reason": reason, "backoff_ms": delay.as_millis() }));
             }
         }
         let myself = myself.clone();
@@ -512,18 +473,13 @@ impl SupervisorState {
         ids: Vec<String>,
     ) -> Result<(), ActorProcessingErr> {
         for (i, id) in ids.iter().enumerate() {
-            let due = self
-                .children
-                .get(id)
-                .is_some_and(|r| r.pending && !r.cell.as_ref().is_some_and(is_alive));
+            let due = self.children.get(id).is_some_and(|r| r.pending && !r.cell.as_ref().is_some_and(is_alive));
             if !due {
                 continue;
             }
             if let Err(err) = self.start_now(myself, id).await {
                 // A failed rehydration counts like any failure; the rest wait behind it.
-                return self
-                    .schedule_restart(myself, ids[i..].to_vec(), err.to_string(), Vec::new())
-                    .await;
+                return self.schedule_restart(myself, ids[i..].to_vec(), err.to_string(), Vec::new()).await;
             }
             tracing::info!(supervisor = %self.name, child = %id, "child restarted");
         }
@@ -534,31 +490,16 @@ impl SupervisorState {
     async fn give_up(&mut self, failures: u32, last: String) -> SupervisorError {
         tracing::error!(supervisor = %self.name, failures, %last, "restart intensity exceeded; giving up");
         self.stop_all("supervisor gave up").await;
-        self.probe
-            .publish("failed", json!({ "failures": failures, "last": last }));
-        SupervisorError::GaveUp {
-            supervisor: self.name.clone(),
-            failures,
-            within: self.policy.within,
-            last,
-        }
+        self.probe.publish("failed", json!({ "failures": failures, "last": last }));
+        SupervisorError::GaveUp { supervisor: self.name.clone(), failures, within: self.policy.within, last }
     }
 
     /// Stop all children, youngest first, and wait for them (bounded).
     async fn stop_all(&mut self, reason: &str) {
-        let mut ids: Vec<(u64, String)> = self
-            .children
-            .values()
-            .map(|r| (r.seq, r.spec.id.clone()))
-            .collect();
+        let mut ids: Vec<(u64, String)> = self.children.values().map(|r| (r.seq, r.spec.id.clone())).collect();
         ids.sort_by(|a, b| b.cmp(a));
-        let cells: Vec<ActorCell> = ids
-            .into_iter()
-            .filter_map(|(_, id)| self.remove_child(&id))
-            .collect();
-        let stops = cells
-            .iter()
-            .map(|cell| cell.stop_and_wait(Some(reason.to_string()), Some(STOP_WAIT)));
+        let cells: Vec<ActorCell> = ids.into_iter().filter_map(|(_, id)| self.remove_child(&id)).collect();
+        let stops = cells.iter().map(|cell| cell.stop_and_wait(Some(reason.to_string()), Some(STOP_WAIT)));
         // A child that does not stop in time is killed when this actor exits.
         let _ = futures::future::join_all(stops).await;
     }

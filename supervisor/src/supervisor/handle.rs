@@ -38,17 +38,11 @@ impl SupervisorHandle {
     }
 
     /// Spawn a supervisor linked to `parent`, which sees it fail when it gives up.
-    pub async fn spawn_linked(
-        args: SupervisorArgs,
-        parent: ActorCell,
-    ) -> Result<(Self, JoinHandle<()>), SpawnErr> {
+    pub async fn spawn_linked(args: SupervisorArgs, parent: ActorCell) -> Result<(Self, JoinHandle<()>), SpawnErr> {
         Self::spawn_inner(args, Some(parent)).await
     }
 
-    async fn spawn_inner(
-        args: SupervisorArgs,
-        parent: Option<ActorCell>,
-    ) -> Result<(Self, JoinHandle<()>), SpawnErr> {
+    async fn spawn_inner(args: SupervisorArgs, parent: Option<ActorCell>) -> Result<(Self, JoinHandle<()>), SpawnErr> {
         let supervisor = Supervisor::default();
         let live = supervisor.live.clone();
         let inbox = supervisor.inbox.clone();
@@ -58,12 +52,7 @@ impl SupervisorHandle {
             Some(parent) => Actor::spawn_linked(None, supervisor, args, parent).await?,
             None => Actor::spawn(None, supervisor, args).await?,
         };
-        let handle = Self {
-            actor,
-            name,
-            live,
-            inbox,
-        };
+        let handle = Self { actor, name, live, inbox };
         Ok((handle, join))
     }
 
@@ -85,8 +74,7 @@ impl SupervisorHandle {
         if let Some(cell) = self.lookup(&spec.id) {
             return Ok(cell);
         }
-        self.call(|reply| SupervisorMsg::StartChild(spec, reply))
-            .await?
+        self.call(|reply| SupervisorMsg::StartChild(spec, reply)).await?
     }
 
     /// The live child with this id, read from the shared map (no message).
@@ -102,18 +90,9 @@ impl SupervisorHandle {
 
     /// Stop a child for good and wait (bounded) until it has stopped.
     pub async fn stop_child(&self, id: &str) -> Result<(), SupervisorError> {
-        let cell = self
-            .live
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned();
+        let cell = self.live.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned();
         self.inbox.enqueued();
-        if self
-            .actor
-            .cast(SupervisorMsg::StopChild(id.to_string()))
-            .is_err()
-        {
+        if self.actor.cast(SupervisorMsg::StopChild(id.to_string())).is_err() {
             self.inbox.dequeued();
             return Err(self.gone());
         }
@@ -132,10 +111,7 @@ impl SupervisorHandle {
     /// Stop the supervisor (and with it all children) and wait up to `timeout`.
     pub async fn shutdown(&self, timeout: Duration) {
         // An error means it already stopped, or is still stopping past the timeout.
-        let _ = self
-            .actor
-            .stop_and_wait(Some("shutdown".to_string()), Some(timeout))
-            .await;
+        let _ = self.actor.stop_and_wait(Some("shutdown".to_string()), Some(timeout)).await;
     }
 
     async fn call<R, F>(&self, build: F) -> Result<R, SupervisorError>

@@ -12,9 +12,7 @@ mod handle;
 pub mod policy;
 mod spec;
 
-pub use actor::{
-    RestartDue, Supervisor, SupervisorArgs, SupervisorMsg, SupervisorState, SUPERVISOR_KIND,
-};
+pub use actor::{RestartDue, Supervisor, SupervisorArgs, SupervisorMsg, SupervisorState, SUPERVISOR_KIND};
 pub use handle::SupervisorHandle;
 pub use policy::{Restart, RestartPolicy, Strategy};
 pub use spec::{ChildInfo, ChildSpec, StartCtx, StartFn, SupervisorError};

@@ -79,11 +79,7 @@ impl RestartPolicy {
     /// The delay before a restart, given how many times the same child was
     /// already restarted within the window (0 → `backoff_initial`).
     pub fn backoff(&self, recent_restarts: u32) -> Duration {
-        let multiplier = if self.backoff_multiplier.is_finite() {
-            self.backoff_multiplier.max(1.0)
-        } else {
-            1.0
-        };
+        let multiplier = if self.backoff_multiplier.is_finite() { self.backoff_multiplier.max(1.0) } else { 1.0 };
         let exponent = i32::try_from(recent_restarts).unwrap_or(i32::MAX);
         let secs = self.backoff_initial.as_secs_f64() * multiplier.powi(exponent);
         let max = self.backoff_max.max(self.backoff_initial);
@@ -147,13 +143,10 @@ pub mod duration_text {
     /// Parse `"250ms"`, `"1.5s"`, `"5m"`, `"1h"`.
     pub fn parse(text: &str) -> Result<Duration, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
+        let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let value: f64 = number.parse().map_err(|_| {
-            format!("invalid duration {text:?}: expected e.g. \"250ms\" or \"10s\"")
-        })?;
+        let value: f64 =
+            number.parse().map_err(|_| format!("invalid duration {text:?}: expected e.g. \"250ms\" or \"10s\""))?;
         let scale = match unit.trim() {
             "ms" => 0.001,
             "s" | "" => 1.0,
@@ -161,8 +154,7 @@ pub mod duration_text {
             "h" => 3600.0,
             other => return Err(format!("invalid duration unit {other:?} in {text:?}")),
         };
-        Duration::try_from_secs_f64(value * scale)
-            .map_err(|e| format!("invalid duration {text:?}: {e}"))
+        Duration::try_from_secs_f64(value * scale).map_err(|e| format!("invalid duration {text:?}: {e}"))
     }
 }
 

@@ -14,8 +14,7 @@ use super::policy::Restart;
 use crate::inspect::{registry_key, Probe};
 
 /// Starts (or restarts) one child; see [`StartCtx`].
-pub type StartFn =
-    Arc<dyn Fn(StartCtx) -> BoxFuture<'static, Result<ActorCell, SpawnErr>> + Send + Sync>;
+pub type StartFn = Arc<dyn Fn(StartCtx) -> BoxFuture<'static, Result<ActorCell, SpawnErr>> + Send + Sync>;
 
 /// What a [`StartFn`] gets from the supervisor.
 #[derive(Clone, Debug)]
@@ -45,22 +44,12 @@ pub struct ChildSpec {
 
 impl ChildSpec {
     /// A spec from an async start closure.
-    pub fn new<F, Fut>(
-        kind: impl Into<String>,
-        id: impl Into<String>,
-        restart: Restart,
-        start: F,
-    ) -> Self
+    pub fn new<F, Fut>(kind: impl Into<String>, id: impl Into<String>, restart: Restart, start: F) -> Self
     where
         F: Fn(StartCtx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ActorCell, SpawnErr>> + Send + 'static,
     {
-        Self {
-            id: id.into(),
-            kind: kind.into(),
-            restart,
-            start: Arc::new(move |ctx| Box::pin(start(ctx))),
-        }
+        Self { id: id.into(), kind: kind.into(), restart, start: Arc::new(move |ctx| Box::pin(start(ctx))) }
     }
 
     /// The child's registry key, `"{kind}/{id}"`.
