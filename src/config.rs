@@ -189,9 +189,21 @@ impl Config {
     }
 }
 
-/// Replaces every `${NAME}` with the environment variable NAME; a missing
-/// variable is an error that names it.
+/// Replaces every `${NAME}` outside comment lines with the environment
+/// variable NAME; a missing variable is an error that names it.
 pub fn substitute_env(raw: &str) -> Result<String> {
+    let mut out = String::with_capacity(raw.len());
+    for line in raw.split_inclusive('\n') {
+        if line.trim_start().starts_with('#') {
+            out.push_str(line);
+        } else {
+            out.push_str(&substitute_line(line)?);
+        }
+    }
+    Ok(out)
+}
+
+fn substitute_line(raw: &str) -> Result<String> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find("${") {
@@ -221,7 +233,12 @@ mod tests {
         assert_eq!(cfg.version, 1);
         assert_eq!(cfg.dispatch.distance, 0.4);
         assert_eq!(cfg.dispatch.skill, 0.6);
-        assert_eq!(cfg.policy, defaults.policy);
+        // Services the example does not list keep their default prices.
+        for service in autoglm_core::Service::ALL {
+            assert_eq!(cfg.policy.service(*service), defaults.policy.service(*service), "{service}");
+        }
+        assert_eq!(cfg.policy.cancellation, defaults.policy.cancellation);
+        assert_eq!(cfg.policy.payment_window_minutes, defaults.policy.payment_window_minutes);
         assert_eq!(cfg.server.listen, defaults.server.listen);
         std::env::set_var("AUTOGLM_TEST_SECRET", "s3cr3t");
         let text = substitute_env("[auth]\ntoken_secret = \"${AUTOGLM_TEST_SECRET}\"\n").unwrap_or_default();

@@ -379,6 +379,18 @@ impl Engine {
         self.ask(&row.order_id, OrderMsg::Get).await.map(Some)
     }
 
+    /// The order as its live actor holds it, waking (rehydrating) the actor
+    /// if it was passivated.
+    pub async fn live_order(&self, caller: &Caller, id: &OrderId) -> Result<Order, EngineError> {
+        self.get_order(caller, id).await?;
+        self.ask(id, OrderMsg::Get).await
+    }
+
+    /// Live order actors.
+    pub fn live_orders(&self) -> usize {
+        self.shared.orders.live_count()
+    }
+
     /// One order, if the caller may see it (others' orders are "not found").
     pub async fn get_order(&self, caller: &Caller, id: &OrderId) -> Result<Order, EngineError> {
         let order = self.shared.cache.get(id, &self.shared.db).await?;

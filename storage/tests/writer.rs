@@ -136,13 +136,13 @@ async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
 }
 
 /// Sustained load: many submitters, each waiting for its reply before the
-/// next change, as order actors do. Prints changes per second per backend.
-/// Run with `cargo test -p autoglm-storage --release --test writer -- --ignored --nocapture`.
+/// next change, as order actors do: the writer groups them into batches.
+/// Prints changes per second per backend (`WRITER_EACH=200` and
+/// `--release -- --nocapture` for a longer measurement).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, not a check"]
-async fn writer_throughput() {
+async fn writer_groups_sustained_load_into_batches() {
     const SUBMITTERS: usize = 64;
-    const EACH: usize = 200;
+    let each: usize = std::env::var("WRITER_EACH").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let wait_us: u64 = std::env::var("WRITER_WAIT_US").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     for (name, db) in test_databases().await {
         let cfg = WriterConfig { max_wait: Duration::from_micros(wait_us), ..WriterConfig::default() };
@@ -152,7 +152,7 @@ async fn writer_throughput() {
         for t in 0..SUBMITTERS {
             let writer = writer.clone();
             tasks.push(tokio::spawn(async move {
-                for i in 0..EACH {
+                for i in 0..each {
                     let slot = DAY + (i as i64) * 4;
                     let start = Slot(slot).start_at(autoglm_core::default_offset());
                     // Ids grow with time, as generated ones do.
@@ -177,6 +177,10 @@ async fn writer_throughput() {
             stats.mean_batch_size(),
             stats.mean_batch_millis()
         );
+        assert_eq!(stats.changes as usize, SUBMITTERS * each, "[{name}]");
+        assert!(stats.mean_batch_size() >= 4.0, "[{name}] batches too small: {:.1}", stats.mean_batch_size());
+        assert_eq!(stats.changes as usize, SUBMITTERS * each, "[{name}]");
+        assert!(stats.mean_batch_size() >= 4.0, "[{name}] batches too small: {:.1}", stats.mean_batch_size());
         writer.shutdown().await;
     }
 }
