@@ -46,6 +46,36 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
+/// The smallest possible ractor actor, to separate the framework's cost from ours.
+struct Bare;
+
+impl ractor::Actor for Bare {
+    type Msg = ();
+    type State = ();
+    type Arguments = ();
+
+    async fn pre_start(&self, _: ractor::ActorRef<()>, _: ()) -> Result<(), ractor::ActorProcessingErr> {
+        Ok(())
+    }
+}
+
+async fn bare_actor_cost() -> f64 {
+    settle().await;
+    let before = heap_in_use();
+    let mut actors = Vec::with_capacity(ORDERS);
+    for _ in 0..ORDERS {
+        let (a, h) = ractor::Actor::spawn(None, Bare, ()).await.unwrap_or_else(|e| panic!("{e}"));
+        actors.push((a, h));
+    }
+    settle().await;
+    let per = (heap_in_use().saturating_sub(before)) as f64 / ORDERS as f64;
+    for (a, h) in actors {
+        a.stop(None);
+        let _ = h.await;
+    }
+    per
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -86,6 +116,7 @@ fn main() {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+        println!("bare ractor actor (framework only): {:.0} bytes each", bare_actor_cost().await);
         let admin = Caller::admin();
         let wake_all = |engine: Engine, ids: Vec<autoglm_core::OrderId>| async move {
             for chunk in ids.chunks(500) {
