@@ -465,15 +465,7 @@ impl LiveOrder {
         let mut next = self.order.clone();
         let from = next.apply(OrderEvent::Cancel, now)?;
         next.cancellation_fee = Some(fee);
-        let pay_state = match next.payment.as_ref().map(|p| p.state) {
-            Some(PaymentState::Paid) => Some(PaymentState::Refunded),
-            Some(PaymentState::Pending) => Some(PaymentState::Expired),
-            _ => None,
-        };
-        if let (Some(p), Some(s)) = (next.payment.as_mut(), pay_state) {
-            p.state = s;
-            p.expires_at = None;
-        }
+        let pay_state = next.close_payment();
         let row = pay_state.and_then(|s| self.payment_row(&next, s));
         let ev = event(from, OrderEvent::Cancel, json!({ "fee_cents": fee.amount_cents }));
         let worker = self.order.worker.as_ref().map(|w| w.id.clone());
@@ -559,15 +551,8 @@ impl LiveOrder {
                 let mut next = self.order.clone();
                 next.apply(OrderEvent::GiveUp, now)?;
                 next.alternatives = alternatives;
-                let pay_state = match next.payment.as_ref().map(|p| p.state) {
-                    Some(PaymentState::Paid) => PaymentState::Refunded,
-                    _ => PaymentState::Expired,
-                };
-                if let Some(p) = next.payment.as_mut() {
-                    p.state = pay_state;
-                    p.expires_at = None;
-                }
-                let row = self.payment_row(&next, pay_state);
+                let pay_state = next.close_payment();
+                let row = pay_state.and_then(|s| self.payment_row(&next, s));
                 let ev = event(from, OrderEvent::GiveUp, json!({ "declined_by": leaving }));
                 self.commit(OrderChange {
                     event: Some(ev),

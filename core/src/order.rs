@@ -195,6 +195,21 @@ impl Order {
         Ok(from)
     }
 
+    /// Settles the payment of an order that ends without the job being done:
+    /// money received is refunded, a pending payment lapses. Returns the
+    /// payment's new state, if the order had a payment still open or paid.
+    pub fn close_payment(&mut self) -> Option<PaymentState> {
+        let p = self.payment.as_mut()?;
+        let next = match p.state {
+            PaymentState::Paid => PaymentState::Refunded,
+            PaymentState::Pending => PaymentState::Expired,
+            PaymentState::Expired | PaymentState::Refunded => return None,
+        };
+        p.state = next;
+        p.expires_at = None;
+        Some(next)
+    }
+
     /// Records a rating of 1-5 stars on a completed order.
     pub fn rate(&mut self, stars: u8, now: DateTime<FixedOffset>) -> Result<(), DomainError> {
         if !(1..=5).contains(&stars) {
@@ -265,6 +280,18 @@ pub(crate) mod tests {
             "address":{"text":"a","lat":31.2,"lon":121.4},"colour":"red"}"#;
         let err = serde_json::from_str::<OrderRequest>(json).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn closing_refunds_paid_and_lapses_pending_payments() {
+        let mut o = sample_order();
+        assert_eq!(o.close_payment(), None, "no payment yet");
+        let info = |state| PaymentInfo { id: "P1".into(), state, expires_at: None };
+        o.payment = Some(info(PaymentState::Paid));
+        assert_eq!(o.close_payment(), Some(PaymentState::Refunded));
+        assert_eq!(o.close_payment(), None, "already settled");
+        o.payment = Some(info(PaymentState::Pending));
+        assert_eq!(o.close_payment(), Some(PaymentState::Expired));
     }
 
     #[test]
