@@ -121,8 +121,8 @@ fn main() {
         let wake_all = |engine: Engine, ids: Vec<autoglm_core::OrderId>| async move {
             for chunk in ids.chunks(500) {
                 let mut set = tokio::task::JoinSet::new();
-                for id in chunk.iter().cloned() {
-                    let e = engine.clone();
+                for id in chunk {
+                    let (e, id) = (engine.clone(), id.clone());
                     set.spawn(async move { e.live_order(&Caller::admin(), &id).await.map(|_| ()) });
                 }
                 while let Some(r) = set.join_next().await {
