@@ -113,6 +113,9 @@ impl DispatchConfig {
 pub struct ActorConfig {
     /// An order actor with nothing to do stops after this long (its state is in the database).
     pub order_idle_ms: u64,
+    /// A worker actor asked nothing for this long passivates; the next call
+    /// for proposals in its area wakes it with its calendar from the database.
+    pub worker_idle_ms: u64,
     /// Restarts allowed within `restart_window_ms` before a supervisor gives up.
     pub max_restarts: u32,
     /// Window of the restart limit.
@@ -127,6 +130,7 @@ impl Default for ActorConfig {
     fn default() -> Self {
         Self {
             order_idle_ms: 10_000,
+            worker_idle_ms: 1_800_000,
             max_restarts: 1000,
             restart_window_ms: 10_000,
             backoff_initial_ms: 5,

@@ -3,7 +3,7 @@
 
 use crate::order_actor::{Command, OrderActor, OrderArgs, OrderMsg};
 use crate::payments::{CallbackNotice, Checkout, GatewayError, PaymentGateway, SandboxGateway};
-use crate::worker_actor::{WorkerActor, WorkerArgs, WorkerMsg};
+use crate::worker_actor::WorkerMsg;
 use crate::{groups, Clock, EngineConfig, EngineError, Shared};
 use autoglm_core::auth::{Claims, Role};
 use autoglm_core::ids::IdGen;
@@ -147,6 +147,7 @@ impl Engine {
             registry,
             scope: parts.scope,
             directory: groups::Directory::default(),
+            dormant: groups::Dormant::default(),
             clock: Clock::new(offset),
             orders,
             workers,
@@ -194,31 +195,8 @@ impl Engine {
     }
 
     async fn start_worker(&self, worker: Worker) -> Result<(), EngineError> {
-        let shared = self.shared.clone();
         let id = worker.id.clone();
-        let first = Arc::new(Mutex::new(Some(worker)));
-        let spec = ChildSpec {
-            id: id.to_string(),
-            kind: "worker".into(),
-            restart: Restart::Transient,
-            start: Arc::new(move |ctx: StartCtx| {
-                // The first start uses the profile we have; a restart reloads
-                // profile and calendar from the database.
-                let worker =
-                    if ctx.attempt == 0 { first.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
-                let args = WorkerArgs { worker, id: id.clone(), probe: ctx.probe, shared: shared.clone() };
-                Box::pin(async move {
-                    let (actor, _) = Actor::spawn_linked(None, WorkerActor, args, ctx.supervisor).await?;
-                    Ok(actor.get_cell())
-                })
-            }),
-        };
-        self.shared
-            .workers
-            .start_child(spec)
-            .await
-            .map(|_| ())
-            .map_err(|e| EngineError::Unavailable(format!("worker actor: {e}")))
+        self.shared.start_worker(&id, Some(worker)).await.map(|_| ())
     }
 
     async fn rehydrate_orders(&self) -> Result<(), EngineError> {
@@ -559,7 +537,7 @@ impl Engine {
                 let _ = self.shared.workers.stop_child(worker.id.as_str()).await;
             }
             (None, true) => self.start_worker(worker).await?,
-            (None, false) => {}
+            (None, false) => self.shared.dormant.remove(&worker.id),
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use autoglm_core::geo::Cell;
 use autoglm_core::{Service, Worker, WorkerId};
 use autoglm_supervisor::Inbox;
 use ractor::ActorId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 /// The process group of `service` in `cell`.
@@ -56,5 +56,60 @@ impl Directory {
     /// The worker behind a live worker actor.
     pub fn worker_of(&self, actor: ActorId) -> Option<WorkerId> {
         self.inboxes.read().unwrap_or_else(|e| e.into_inner()).get(&actor).map(|(w, _)| w.clone())
+    }
+}
+
+/// Passivated workers by process group: the contract net wakes them when an
+/// order calls for proposals in one of their groups.
+#[derive(Default)]
+pub struct Dormant {
+    inner: RwLock<DormantInner>,
+}
+
+#[derive(Default)]
+struct DormantInner {
+    by_group: HashMap<String, HashSet<WorkerId>>,
+    groups_of: HashMap<WorkerId, Vec<String>>,
+}
+
+impl Dormant {
+    /// Records that `worker`, a member of `groups`, passivated.
+    pub fn add(&self, worker: &WorkerId, groups: Vec<String>) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        for g in &groups {
+            inner.by_group.entry(g.clone()).or_default().insert(worker.clone());
+        }
+        inner.groups_of.insert(worker.clone(), groups);
+    }
+
+    /// Forgets `worker` (it is live again, or gone).
+    pub fn remove(&self, worker: &WorkerId) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(groups) = inner.groups_of.remove(worker) {
+            for g in groups {
+                if let Some(set) = inner.by_group.get_mut(&g) {
+                    set.remove(worker);
+                    if set.is_empty() {
+                        inner.by_group.remove(&g);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Passivated members of `group`.
+    pub fn in_group(&self, group: &str) -> Vec<WorkerId> {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        inner.by_group.get(group).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Number of passivated workers.
+    pub fn len(&self) -> usize {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).groups_of.len()
+    }
+
+    /// Whether no worker is passivated.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

@@ -53,6 +53,8 @@ pub struct Shared {
     pub scope: String,
     /// Inboxes of worker actors.
     pub directory: groups::Directory,
+    /// Passivated worker actors, woken on demand.
+    pub dormant: groups::Dormant,
     /// Wall clock following tokio time.
     pub clock: Clock,
     /// Supervisor of order actors.
@@ -113,6 +115,52 @@ impl Shared {
     /// Arranges for `order` to be told when its payment window closes.
     pub fn schedule_expiry(&self, order: &OrderId, at: DateTime<FixedOffset>) {
         let _ = self.deadlines.send((order.clone(), at));
+    }
+
+    /// Starts (or finds) the actor of `worker`: with the profile given, or
+    /// loading profile and calendar from the database.
+    pub async fn start_worker(
+        self: &Arc<Self>,
+        id: &WorkerId,
+        worker: Option<Worker>,
+    ) -> Result<ractor::ActorCell, EngineError> {
+        let shared = self.clone();
+        let id = id.clone();
+        let first = Arc::new(Mutex::new(worker));
+        let spec = autoglm_supervisor::ChildSpec {
+            id: id.to_string(),
+            kind: "worker".into(),
+            restart: autoglm_supervisor::Restart::Transient,
+            start: Arc::new(move |ctx: autoglm_supervisor::StartCtx| {
+                // The first start uses the profile we have; a restart reloads
+                // profile and calendar from the database.
+                let worker =
+                    if ctx.attempt == 0 { first.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
+                let args =
+                    worker_actor::WorkerArgs { worker, id: id.clone(), probe: ctx.probe, shared: shared.clone() };
+                Box::pin(async move {
+                    let (actor, _) =
+                        ractor::Actor::spawn_linked(None, worker_actor::WorkerActor, args, ctx.supervisor).await?;
+                    Ok(actor.get_cell())
+                })
+            }),
+        };
+        self.workers.start_child(spec).await.map_err(|e| EngineError::Unavailable(format!("worker actor: {e}")))
+    }
+
+    /// Wakes the passivated members of `group` and returns their actors.
+    pub async fn wake_group(self: &Arc<Self>, group: &str) -> Vec<ractor::ActorCell> {
+        let mut woken = Vec::new();
+        for id in self.dormant.in_group(group) {
+            match self.start_worker(&id, None).await {
+                Ok(cell) => woken.push(cell),
+                Err(e) => {
+                    tracing::warn!(worker = %id, error = %e, "could not wake worker");
+                    self.dormant.remove(&id);
+                }
+            }
+        }
+        woken
     }
 
     /// Tells a worker actor it no longer holds `order`.

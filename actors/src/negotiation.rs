@@ -37,7 +37,7 @@ pub enum Placement {
 /// it bids.
 #[allow(clippy::too_many_arguments)]
 pub async fn place<F>(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     order: &Order,
     range: SlotRange,
     excluded: Vec<WorkerId>,
@@ -54,7 +54,7 @@ where
 
 /// The contract net alone, all in memory: bids, ranking and the award,
 /// with `commit` standing in for the database (benchmarks, simulations).
-pub async fn place_in_memory(shared: &Shared, order: &Order) -> Result<Placement, EngineError> {
+pub async fn place_in_memory(shared: &Arc<Shared>, order: &Order) -> Result<Placement, EngineError> {
     let make = |o: &Order, _: &Bid| Ok(OrderChange::insert(o.clone()));
     let commit = |_: OrderChange| std::future::ready(Ok(()));
     negotiate(shared, order, order.slots(), Vec::new(), &[], None, make, commit).await
@@ -62,7 +62,7 @@ pub async fn place_in_memory(shared: &Shared, order: &Order) -> Result<Placement
 
 #[allow(clippy::too_many_arguments)]
 async fn negotiate<F, C, Fut>(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     order: &Order,
     range: SlotRange,
     excluded: Vec<WorkerId>,
@@ -77,8 +77,10 @@ where
     Fut: std::future::Future<Output = Result<(), WriteError>>,
 {
     let dispatch = &shared.cfg.dispatch;
-    let mut members =
-        ractor::pg::get_scoped_members(&shared.scope, &group_name(order.service, order.address.point().cell()));
+    let group = group_name(order.service, order.address.point().cell());
+    let mut members = ractor::pg::get_scoped_members(&shared.scope, &group);
+    // Passivated workers of the area are woken: they rejoin the group.
+    members.extend(shared.wake_group(&group).await);
     members.shuffle(&mut rand::thread_rng());
     // Favourites and the preferred worker are always asked first.
     if prefer.is_some() || !favourites.is_empty() {

@@ -31,6 +31,8 @@ pub enum WorkerMsg {
     Suggest { order: OrderId, from: Slot, len: i64, reply: RpcReplyPort<Vec<Slot>> },
     /// The worker's profile changed.
     Update(Box<Worker>),
+    /// Passivate if nothing happened since message number `u64`.
+    IdleCheck(u64),
     /// Fail on purpose (supervision drills and tests).
     Fail(String),
 }
@@ -59,6 +61,9 @@ pub struct WorkerState {
     hold_seq: u64,
     bids: u64,
     awards: u64,
+    activity: u64,
+    idle_timer: bool,
+    passivating: bool,
     probe: Probe,
     inbox: Inbox,
     shared: Arc<Shared>,
@@ -142,6 +147,7 @@ impl Actor for WorkerActor {
         let probe = args.probe;
         let inbox = probe.inbox();
         shared.directory.set(myself.get_id(), &worker.id, inbox.clone());
+        shared.dormant.remove(&worker.id);
         let mut state = WorkerState {
             worker,
             calendar,
@@ -150,17 +156,27 @@ impl Actor for WorkerActor {
             hold_seq: 0,
             bids: 0,
             awards: 0,
+            activity: 0,
+            idle_timer: false,
+            passivating: false,
             probe,
             inbox,
             shared,
         };
         state.join_groups(&myself);
         state.publish();
+        state.arm_idle(&myself);
         Ok(state)
     }
 
     async fn post_stop(&self, myself: ActorRef<WorkerMsg>, state: &mut WorkerState) -> Result<(), ActorProcessingErr> {
+        let groups = state.groups.clone();
         state.leave_groups(&myself);
+        if state.passivating {
+            // Reachable again through the groups it left: the next call for
+            // proposals there wakes it.
+            state.shared.dormant.add(&state.worker.id, groups);
+        }
         state.shared.directory.remove(myself.get_id());
         state.probe.deregister();
         Ok(())
@@ -173,6 +189,7 @@ impl Actor for WorkerActor {
         state: &mut WorkerState,
     ) -> Result<(), ActorProcessingErr> {
         state.inbox.dequeued();
+        state.activity += 1;
         let tz = state.shared.offset;
         match msg {
             WorkerMsg::Cfp(cfp, reply) => {
@@ -231,9 +248,34 @@ impl Actor for WorkerActor {
                 state.join_groups(&myself);
                 state.publish();
             }
+            WorkerMsg::IdleCheck(seen) => {
+                state.idle_timer = false;
+                if seen + 1 == state.activity && state.tentative.is_empty() {
+                    state.passivating = true;
+                    myself.stop(Some("idle".into()));
+                    return Ok(());
+                }
+            }
             WorkerMsg::Fail(reason) => return Err(reason.into()),
         }
+        state.arm_idle(&myself);
         Ok(())
+    }
+}
+
+impl WorkerState {
+    fn arm_idle(&mut self, myself: &ActorRef<WorkerMsg>) {
+        if self.idle_timer {
+            return;
+        }
+        self.idle_timer = true;
+        let seen = self.activity;
+        let target = myself.clone();
+        let after = Duration::from_millis(self.shared.cfg.actors.worker_idle_ms.max(1));
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = target.cast(WorkerMsg::IdleCheck(seen));
+        });
     }
 }
 
