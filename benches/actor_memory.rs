@@ -76,6 +76,38 @@ async fn bare_actor_cost() -> f64 {
     per
 }
 
+/// Bare actors started through a supervisor: framework + supervision + registry.
+async fn supervised_bare_cost() -> f64 {
+    use autoglm_supervisor::{ChildSpec, Registry, Restart, StartCtx, SupervisorArgs, SupervisorHandle};
+    let registry = Registry::new("mem");
+    let (sup, _) = SupervisorHandle::spawn(SupervisorArgs::new("bare", "supervisor", registry.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    settle().await;
+    let before = heap_in_use();
+    for i in 0..ORDERS {
+        let spec = ChildSpec {
+            id: format!("A{i}"),
+            kind: "bare".into(),
+            restart: Restart::Transient,
+            start: Arc::new(|ctx: StartCtx| {
+                Box::pin(async move {
+                    let (a, _) = ractor::Actor::spawn_linked(None, Bare, (), ctx.supervisor).await?;
+                    Ok(a.get_cell())
+                })
+            }),
+        };
+        let cell = sup.start_child(spec).await.unwrap_or_else(|e| panic!("{e}"));
+        if std::env::var("BARE_MSG").is_ok() {
+            let _ = cell.send_message(());
+        }
+    }
+    settle().await;
+    let per = (heap_in_use().saturating_sub(before)) as f64 / ORDERS as f64;
+    sup.shutdown(Duration::from_secs(10)).await;
+    per
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -117,6 +149,10 @@ fn main() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         println!("bare ractor actor (framework only): {:.0} bytes each", bare_actor_cost().await);
+        println!(
+            "bare actor under a supervisor, with a registry entry: {:.0} bytes each",
+            supervised_bare_cost().await
+        );
         let admin = Caller::admin();
         let wake_all = |engine: Engine, ids: Vec<autoglm_core::OrderId>| async move {
             for chunk in ids.chunks(500) {

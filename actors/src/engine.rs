@@ -221,7 +221,8 @@ impl Engine {
     ) -> Result<ActorRef<OrderMsg>, EngineError> {
         let shared = self.shared.clone();
         let id = order.id.clone();
-        let first = Arc::new(Mutex::new(Some((order, on_settled))));
+        // Boxed: the spec lives as long as the actor, the order only until it starts.
+        let first = Arc::new(Mutex::new(Some(Box::new((order, on_settled)))));
         let spec = ChildSpec {
             id: id.to_string(),
             kind: "order".into(),
@@ -230,7 +231,10 @@ impl Engine {
                 // A restart reloads from the database; whoever waited on the
                 // first incarnation falls back to asking the new one.
                 let (initial, on_settled) = match first.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    Some((order, tx)) if ctx.attempt == 0 => (Some(order), tx),
+                    Some(boxed) if ctx.attempt == 0 => {
+                        let (order, tx) = *boxed;
+                        (Some(order), tx)
+                    }
                     _ => (None, None),
                 };
                 let args = OrderArgs { id: id.clone(), initial, probe: ctx.probe, on_settled, shared: shared.clone() };

@@ -126,7 +126,7 @@ impl Shared {
     ) -> Result<ractor::ActorCell, EngineError> {
         let shared = self.clone();
         let id = id.clone();
-        let first = Arc::new(Mutex::new(worker));
+        let first = Arc::new(Mutex::new(worker.map(Box::new)));
         let spec = autoglm_supervisor::ChildSpec {
             id: id.to_string(),
             kind: "worker".into(),
@@ -134,8 +134,11 @@ impl Shared {
             start: Arc::new(move |ctx: autoglm_supervisor::StartCtx| {
                 // The first start uses the profile we have; a restart reloads
                 // profile and calendar from the database.
-                let worker =
-                    if ctx.attempt == 0 { first.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
+                let worker = if ctx.attempt == 0 {
+                    first.lock().unwrap_or_else(|e| e.into_inner()).take().map(|w| *w)
+                } else {
+                    None
+                };
                 let args =
                     worker_actor::WorkerArgs { worker, id: id.clone(), probe: ctx.probe, shared: shared.clone() };
                 Box::pin(async move {

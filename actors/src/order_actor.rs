@@ -131,7 +131,10 @@ impl Actor for OrderActor {
         let shared = args.shared;
         let order = match args.initial {
             Some(o) => o,
-            None => shared.db.get_order(&args.id).await?.ok_or_else(|| format!("order {} not found", args.id))?,
+            // Boxed so the query's future is not part of every actor's task.
+            None => {
+                Box::pin(shared.db.get_order(&args.id)).await?.ok_or_else(|| format!("order {} not found", args.id))?
+            }
         };
         // Queued before anyone else can send: requests wait for the outcome.
         if order.state == OrderState::Negotiating {
@@ -167,7 +170,10 @@ impl Actor for OrderActor {
         state.activity += 1;
         match msg {
             OrderMsg::Negotiate => {
-                state.negotiate().await;
+                // Boxed: the big futures of negotiation and commands live on
+                // the heap only while they run, not inline in every idle
+                // actor's task (that made each live actor ~20 KiB larger).
+                Box::pin(state.negotiate()).await;
                 if let Some(tx) = state.on_settled.take() {
                     let _ = tx.send(state.order.clone());
                 }
@@ -176,14 +182,14 @@ impl Actor for OrderActor {
                 let _ = reply.send(state.order.clone());
             }
             OrderMsg::Command(cmd, reply) => {
-                let result = state.command(cmd).await;
+                let result = Box::pin(state.command(cmd)).await;
                 let _ = reply.send(result);
             }
             OrderMsg::Paid(payment, reply) => {
-                let result = state.paid(&payment).await;
+                let result = Box::pin(state.paid(&payment)).await;
                 let _ = reply.send(result);
             }
-            OrderMsg::PaymentExpired => state.expire_payment().await,
+            OrderMsg::PaymentExpired => Box::pin(state.expire_payment()).await,
             OrderMsg::IdleCheck(seen) => {
                 state.idle_timer = false;
                 let idle = seen == state.activity - 1;

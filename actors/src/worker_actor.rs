@@ -128,9 +128,8 @@ impl Actor for WorkerActor {
         let shared = args.shared;
         let worker = match args.worker {
             Some(w) => w,
-            None => shared
-                .db
-                .get_worker(&args.id)
+            // Database futures are boxed so they are not part of every actor's task.
+            None => Box::pin(shared.db.get_worker(&args.id))
                 .await?
                 .ok_or_else(|| format!("worker {} is not in the database", args.id))?,
         };
@@ -138,7 +137,7 @@ impl Actor for WorkerActor {
         // the tentative holds are gone, the firm ones come back.
         let mut calendar = Calendar::new();
         let now_slot = Slot::containing(&chrono::Utc::now());
-        let rows = shared.db.reservations_of(&worker.id, Slot(now_slot.0 - 48)).await?;
+        let rows = Box::pin(shared.db.reservations_of(&worker.id, Slot(now_slot.0 - 48))).await?;
         for (order, range) in group_runs(rows) {
             if calendar.hold(range, &order, true).is_err() {
                 tracing::error!(worker = %worker.id, %order, "conflicting reservations in the database");
