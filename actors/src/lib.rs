@@ -188,3 +188,13 @@ impl Shared {
         }
     }
 }
+
+/// Sends `msg` to `actor` after `delay` (tokio time, so paused-time tests
+/// see it); a stopped actor simply never gets it.
+pub fn send_after<M: ractor::Message>(actor: &ractor::ActorRef<M>, delay: std::time::Duration, msg: M) {
+    let target = actor.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let _ = target.cast(msg);
+    });
+}

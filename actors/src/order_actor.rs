@@ -217,13 +217,8 @@ impl LiveOrder {
             return;
         }
         self.idle_timer = true;
-        let seen = self.activity;
-        let target = myself.clone();
         let after = Duration::from_millis(self.shared.cfg.actors.order_idle_ms);
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            let _ = target.cast(OrderMsg::IdleCheck(seen));
-        });
+        crate::send_after(myself, after, OrderMsg::IdleCheck(self.activity));
     }
 
     fn schedule_expiry(&self) {
@@ -397,23 +392,25 @@ impl LiveOrder {
         if next.apply(OrderEvent::ExpirePayment, self.shared.clock.now()).is_err() {
             return;
         }
-        if let Some(p) = next.payment.as_mut() {
-            p.state = PaymentState::Expired;
-        }
-        let row = self.payment_row(&next, PaymentState::Expired);
         let ev = event(OrderState::AwaitingPayment, OrderEvent::ExpirePayment, json!({}));
+        match self.end(next, ev).await {
+            Ok(()) => self.shared.metrics.expired(),
+            Err(e) => tracing::error!(order = %self.order.id, error = %e, "could not expire payment"),
+        }
+    }
+
+    /// Ends the booking with `next` (already through the state machine):
+    /// settles the payment, frees the worker's time, records `ev`.
+    async fn end(&mut self, mut next: Order, ev: NewEvent) -> Result<(), EngineError> {
+        let row = next.close_payment().and_then(|s| self.payment_row(&next, s));
         let worker = self.order.worker.as_ref().map(|w| w.id.clone());
         let change =
             OrderChange { event: Some(ev), payment: row, release_reservations: true, ..OrderChange::insert(next) };
-        match self.commit(change).await {
-            Ok(()) => {
-                self.shared.metrics.expired();
-                if let Some(w) = worker {
-                    self.shared.release_worker(&w, &self.order.id);
-                }
-            }
-            Err(e) => tracing::error!(order = %self.order.id, error = %e, "could not expire payment"),
+        self.commit(change).await?;
+        if let Some(w) = worker {
+            self.shared.release_worker(&w, &self.order.id);
         }
+        Ok(())
     }
 
     async fn command(&mut self, cmd: Command) -> Result<Order, EngineError> {
@@ -471,20 +468,8 @@ impl LiveOrder {
         let mut next = self.order.clone();
         let from = next.apply(OrderEvent::Cancel, now)?;
         next.cancellation_fee = Some(fee);
-        let pay_state = next.close_payment();
-        let row = pay_state.and_then(|s| self.payment_row(&next, s));
         let ev = event(from, OrderEvent::Cancel, json!({ "fee_cents": fee.amount_cents }));
-        let worker = self.order.worker.as_ref().map(|w| w.id.clone());
-        self.commit(OrderChange {
-            event: Some(ev),
-            payment: row,
-            release_reservations: true,
-            ..OrderChange::insert(next)
-        })
-        .await?;
-        if let Some(w) = worker {
-            self.shared.release_worker(&w, &self.order.id);
-        }
+        self.end(next, ev).await?;
         self.shared.metrics.cancelled();
         Ok(self.order.clone())
     }
@@ -557,17 +542,8 @@ impl LiveOrder {
                 let mut next = self.order.clone();
                 next.apply(OrderEvent::GiveUp, now)?;
                 next.alternatives = alternatives;
-                let pay_state = next.close_payment();
-                let row = pay_state.and_then(|s| self.payment_row(&next, s));
                 let ev = event(from, OrderEvent::GiveUp, json!({ "declined_by": leaving }));
-                self.commit(OrderChange {
-                    event: Some(ev),
-                    payment: row,
-                    release_reservations: true,
-                    ..OrderChange::insert(next)
-                })
-                .await?;
-                self.shared.release_worker(&leaving, &self.order.id);
+                self.end(next, ev).await?;
                 self.shared.metrics.unassignable();
                 Ok(self.order.clone())
             }

@@ -205,11 +205,7 @@ impl Actor for WorkerActor {
                     state.hold_seq += 1;
                     state.tentative.insert(order.clone(), state.hold_seq);
                     let ttl = Duration::from_millis(state.shared.cfg.dispatch.hold_ttl_ms);
-                    let target = myself.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(ttl).await;
-                        let _ = target.cast(WorkerMsg::ExpireHold { order });
-                    });
+                    crate::send_after(&myself, ttl, WorkerMsg::ExpireHold { order });
                 }
                 let _ = reply.send(result);
                 state.publish();
@@ -268,13 +264,8 @@ impl WorkerState {
             return;
         }
         self.idle_timer = true;
-        let seen = self.activity;
-        let target = myself.clone();
         let after = Duration::from_millis(self.shared.cfg.actors.worker_idle_ms.max(1));
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            let _ = target.cast(WorkerMsg::IdleCheck(seen));
-        });
+        crate::send_after(myself, after, WorkerMsg::IdleCheck(self.activity));
     }
 }
 

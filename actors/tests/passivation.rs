@@ -8,18 +8,6 @@ use autoglm_actors::Caller;
 use autoglm_core::{CustomerId, OrderState, Service};
 use autoglm_storage::testing::fresh_sqlite;
 use common::*;
-use std::time::Duration;
-
-/// Waits (bounded) until `check` holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_actors_passivate_and_rehydrate_on_demand() {

@@ -9,7 +9,6 @@ use autoglm_core::{CustomerId, OrderState, Service};
 use autoglm_storage::testing::fresh_sqlite;
 use common::*;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::time::Duration;
 
 /// A group member that takes calls for proposals and never answers, so a
 /// negotiation waits for its full bid deadline.
@@ -33,17 +32,6 @@ impl Actor for Silent {
         held.push(msg); // keep the reply port open
         Ok(())
     }
-}
-
-/// Waits (bounded) until `check` holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

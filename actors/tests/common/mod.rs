@@ -88,3 +88,14 @@ pub fn quick_config() -> EngineConfig {
     cfg.utc_offset_minutes = 480;
     cfg
 }
+
+/// Waits (bounded, about 5 s) until `check` holds.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
