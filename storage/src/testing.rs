@@ -101,6 +101,23 @@ pub async fn fresh_sqlite() -> Db {
 
 /// Creates a fresh database next to `admin_url`'s, connects and migrates.
 async fn fresh_server_db(backend: &'static str, admin_url: &str) -> Option<Db> {
+    let url = fresh_server_url(backend, admin_url).await?;
+    let db = Db::connect(&url, &test_options())
+        .await
+        .unwrap_or_else(|e| panic!("{backend}: cannot connect to fresh database {url}: {e}"));
+    db.migrate().await.unwrap_or_else(|e| panic!("{backend}: migration of {url} failed: {e}"));
+    Some(db)
+}
+
+/// The URL of a fresh, empty PostgreSQL database (for tests that start whole
+/// nodes, which migrate it themselves); `None` (skipped) when unreachable outside CI.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let url = std::env::var("AUTOGLM_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_URL.to_string());
+    fresh_server_url("postgres", &url).await
+}
+
+/// Creates a fresh database next to `admin_url`'s and returns its URL.
+async fn fresh_server_url(backend: &'static str, admin_url: &str) -> Option<String> {
     let opts = DbOptions { max_connections: 1, ..test_options() };
     let admin = match Db::connect(admin_url, &opts).await {
         Ok(db) => db,
@@ -122,12 +139,7 @@ async fn fresh_server_db(backend: &'static str, admin_url: &str) -> Option<Db> {
         .await
         .unwrap_or_else(|e| panic!("{backend}: cannot create test database {name}: {e}"));
     let _ = admin.close().await;
-    let url = with_database(admin_url, &name);
-    let db = Db::connect(&url, &test_options())
-        .await
-        .unwrap_or_else(|e| panic!("{backend}: cannot connect to fresh database {name}: {e}"));
-    db.migrate().await.unwrap_or_else(|e| panic!("{backend}: migration of {name} failed: {e}"));
-    Some(db)
+    Some(with_database(admin_url, &name))
 }
 
 /// Drops test databases left over by runs more than an hour ago.
