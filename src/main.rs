@@ -196,14 +196,16 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+    let data_dir = cfg.server.data_dir.clone();
     let mut node = node::start(cfg, node::StartOptions { demo_workers: demo }).await?;
     let url = node.url();
     let workers = node.engine().worker_count().await.unwrap_or(0);
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "autoglm".into());
     println!("AutoGLM node listening on {url} ({workers} workers)");
     println!("  health:   curl {url}/healthz");
-    println!("  token:    T=$(autoglm token --role customer --subject C1)");
+    println!("  token:    T=$({exe} token --role customer --subject C1 --data-dir {})", data_dir.display());
     println!("  order:    curl -H \"Authorization: Bearer $T\" -d '{{\"service\":\"cleaning\",\"start\":\"<RFC3339, tomorrow 10:00+08:00>\",\"address\":{{\"text\":\"人民广场\",\"lat\":31.2304,\"lon\":121.4737}}}}' {url}/v1/orders");
-    println!("  actors:   autoglm ops actors --url {url}");
+    println!("  actors:   {exe} ops actors --url {url} --data-dir {}", data_dir.display());
     shutdown_signal().await;
     tracing::info!("shutting down: draining requests");
     node.begin_shutdown();

@@ -81,8 +81,10 @@ async fn an_order_over_http_from_booking_to_rating() {
     let mine = c1.get("/v1/orders").await.unwrap_or_else(|e| panic!("{e:#}")).json().unwrap_or_default();
     assert_eq!(mine.as_array().map(|a| a.len()), Some(1));
 
-    // Pay through the sandbox: it calls back over HTTP, signed.
-    let pay = c1.post(&format!("/v1/orders/{id}/pay"), &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));
+    // Pay through the sandbox: it calls back over HTTP, signed. A bare POST
+    // (no body, no Content-Length, as `curl -X POST` sends) is fine.
+    let pay =
+        c1.send(Method::POST, &format!("/v1/orders/{id}/pay"), None, &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(pay.status, StatusCode::OK, "{}", String::from_utf8_lossy(&pay.body));
     let pay_url = pay.json().unwrap_or_default()["checkout"]["pay_url"].as_str().unwrap_or_default().to_string();
     let paid = c2.post(&pay_url, &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));

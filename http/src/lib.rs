@@ -77,18 +77,30 @@ pub(crate) fn json_body<T: DeserializeOwned + Send>(
         .and_then(|bytes: bytes::Bytes| async move { parse_json(&bytes).map_err(warp::reject::custom) })
 }
 
-/// An optional JSON body: empty means `T::default()`.
-pub(crate) fn optional_json_body<T: DeserializeOwned + Default + Send>(
+/// An optional JSON body: none at all (a bare `POST`, as `curl -X POST`
+/// sends) or an empty one means `T::default()`; otherwise it is parsed like
+/// [`json_body`].
+pub(crate) fn optional_json_body<T: DeserializeOwned + Default + Send + 'static>(
     state: &AppState,
 ) -> impl Filter<Extract = (T,), Error = warp::Rejection> + Clone {
-    warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(
+    let no_body = warp::header::optional::<String>("content-length")
+        .and(warp::header::optional::<String>("transfer-encoding"))
+        .and_then(|length: Option<String>, chunked: Option<String>| async move {
+            if length.is_none() && chunked.is_none() {
+                Ok(T::default())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        });
+    let some_body = warp::body::content_length_limit(state.body_limit).and(warp::body::bytes()).and_then(
         |bytes: bytes::Bytes| async move {
             if bytes.iter().all(|b| b.is_ascii_whitespace()) {
                 return Ok(T::default());
             }
             parse_json(&bytes).map_err(warp::reject::custom)
         },
-    )
+    );
+    no_body.or(some_body).unify()
 }
 
 /// Parses JSON with an error message that names the problem and position.
