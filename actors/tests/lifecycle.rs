@@ -189,3 +189,39 @@ async fn reconciliation_finds_payments_whose_callback_was_lost() {
     assert_eq!(o.state, OrderState::Confirmed);
     assert_eq!(e.reconcile_payments().await.unwrap_or_default(), 0, "nothing left pending");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_with_one_idempotency_key_make_one_order() {
+    let db = fresh_sqlite().await;
+    let e = engine(db.clone(), quick_config()).await;
+    for (id, km) in [("W1", 1.0), ("W2", 2.0), ("W3", 3.0)] {
+        e.register_worker(worker(id, Service::Cleaning, 4, km)).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let start = day_at(&e, 2, 10, 0);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let e = e.clone();
+        tasks.spawn(async move {
+            e.create_order(&CustomerId::from("C1"), request(Service::Cleaning, start, 120), Some("same-key")).await
+        });
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut new = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (order, created) = r.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(order.state, OrderState::AwaitingPayment);
+        new += usize::from(created);
+        ids.insert(order.id);
+    }
+    assert_eq!((ids.len(), new), (1, 1), "one order, created once");
+    let by_state = db.count_orders_by_state().await.unwrap_or_default();
+    assert_eq!(by_state.values().sum::<u64>(), 1, "{by_state:?}");
+    // The losers negotiated too, but none of their holds survived.
+    let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_clean(), "{report:?}");
+    let (other, _) = e
+        .create_order(&CustomerId::from("C2"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(other.state, OrderState::AwaitingPayment, "two workers are still free at that time: {other:?}");
+}
