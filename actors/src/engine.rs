@@ -103,6 +103,9 @@ pub struct Engine {
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
+/// Pause before a payment deadline that could not be delivered is tried again.
+const DEADLINE_RETRY: Duration = Duration::from_millis(200);
+
 /// How long a request waits for its order actor.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -654,11 +657,21 @@ impl Engine {
                         let now = engine.shared.clock.now();
                         while let Some(entry) = due.first_entry() {
                             if entry.key().0 > now { break; }
-                            let (_, order) = entry.remove_entry().0;
+                            let (at, order) = entry.remove_entry().0;
                             let engine = engine.clone();
                             tokio::spawn(async move {
-                                if let Ok(actor) = engine.order_actor(&order).await {
-                                    let _ = actor.cast(OrderMsg::PaymentExpired);
+                                let delivered = match engine.order_actor(&order).await {
+                                    Ok(actor) => actor.cast(OrderMsg::PaymentExpired).is_ok(),
+                                    Err(e) => {
+                                        tracing::warn!(%order, error = %e, "payment deadline not delivered; retrying");
+                                        false
+                                    }
+                                };
+                                // Never lose a deadline: a passing storage error
+                                // or an actor stopping right now only delays it.
+                                if !delivered {
+                                    tokio::time::sleep(DEADLINE_RETRY).await;
+                                    engine.shared.schedule_expiry(&order, at);
                                 }
                             });
                         }

@@ -43,7 +43,7 @@ async fn an_unpaid_order_is_cancelled_when_the_window_closes() {
     tokio::time::sleep(Duration::from_secs(2 * 60)).await;
     tokio::time::resume();
     let mut state = None;
-    for _ in 0..200 {
+    for _ in 0..500 {
         let now = e.get_order(&admin, &o.id).await.unwrap_or_else(|e| panic!("{e}"));
         if now.state == OrderState::Cancelled {
             state = Some(now);
