@@ -9,8 +9,7 @@ use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
 fn tomorrow_at(hour: u32) -> String {
-    let t = chrono::Utc::now().with_timezone(&autoglm_core::default_offset()) + chrono::Duration::days(2);
-    format!("{}T{hour:02}:00:00+08:00", t.format("%Y-%m-%d"))
+    start_in(2, hour)
 }
 
 fn order_body(hour: u32) -> Value {

@@ -27,8 +27,7 @@ async fn a_node_on_postgres_and_redis_books_and_serves_from_the_l2_cache() {
     assert_eq!(node.engine().shared().db.backend(), "postgres");
 
     let c1 = client(&node, Role::Customer, "C1");
-    let start = chrono::Utc::now().with_timezone(&autoglm_core::default_offset()) + chrono::Duration::days(2);
-    let body = json!({ "service": "cleaning", "start": format!("{}T10:00:00+08:00", start.format("%Y-%m-%d")),
+    let body = json!({ "service": "cleaning", "start": start_in(2, 10),
                        "address": { "text": "人民广场 1 号", "lat": 31.2304, "lon": 121.4737 } });
     let r = c1
         .send(Method::POST, "/v1/orders", Some(&body), &[("idempotency-key", "pg-1")])

@@ -299,10 +299,11 @@ impl Engine {
         idempotency_key: Option<&str>,
     ) -> Result<(Order, bool), EngineError> {
         let now = self.shared.clock.now();
-        let hash = request_hash(&req);
         if idempotency_key.is_some_and(|key| key.is_empty() || key.len() > 128) {
             return Err(EngineError::BadRequest("Idempotency-Key must be 1 to 128 characters".into()));
         }
+        // The request's fingerprint is only needed with a key.
+        let keyed = idempotency_key.map(|key| (key, request_hash(&req)));
         // The key's unique row decides whether this is a repeat, so the common
         // case (a new request) costs no extra read; a repeat is looked up when
         // the insert finds the key taken, or when the request no longer
@@ -310,8 +311,8 @@ impl Engine {
         let valid = match req.validate(&self.shared.cfg.policy, &now) {
             Ok(v) => v,
             Err(e) => {
-                if let Some(key) = idempotency_key {
-                    if let Some(order) = self.replay(customer, key, &hash).await? {
+                if let Some((key, hash)) = &keyed {
+                    if let Some(order) = self.replay(customer, key, hash).await? {
                         return Ok((order, false));
                     }
                 }
@@ -322,7 +323,7 @@ impl Engine {
         let order = Order::new(id.clone(), customer.clone(), valid, now);
         let change = OrderChange {
             event: Some(NewEvent { from: None, event: "create".into(), detail: serde_json::json!({}) }),
-            idempotency: idempotency_key.map(|key| IdempotencyRow {
+            idempotency: keyed.as_ref().map(|(key, hash)| IdempotencyRow {
                 customer_id: customer.clone(),
                 key: key.to_string(),
                 request_hash: hash.clone(),
@@ -336,11 +337,13 @@ impl Engine {
             Ok(()) => {}
             Err(WriteError::DuplicateKey) => {
                 // A concurrent request with the same key won the race.
-                let key = idempotency_key.unwrap_or_default();
-                return match self.replay(customer, key, &hash).await? {
-                    Some(order) => Ok((order, false)),
-                    None => Err(EngineError::Conflict("duplicate request".into())),
+                let replayed = match &keyed {
+                    Some((key, hash)) => self.replay(customer, key, hash).await?,
+                    None => None,
                 };
+                return replayed
+                    .map(|order| (order, false))
+                    .ok_or_else(|| EngineError::Conflict("duplicate request".into()));
             }
             Err(e) => return Err(e.into()),
         }
@@ -460,8 +463,7 @@ impl Engine {
             other => EngineError::Payment(other.to_string()),
         })?;
         let now = self.shared.clock.now_ms();
-        let age_ms = now - notice.sent_at_ms;
-        if age_ms > self.shared.cfg.payments.callback_max_age_secs * 1000 || age_ms < -60_000 {
+        if !autoglm_core::payment::is_fresh(notice.sent_at_ms, now, self.shared.cfg.payments.callback_max_age_secs) {
             return Err(EngineError::Payment("callback is too old (or from the future)".into()));
         }
         if notice.status != PaymentState::Paid {
@@ -705,14 +707,4 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
 fn request_hash(req: &OrderRequest) -> String {
     let body = serde_json::to_vec(req).unwrap_or_default();
     autoglm_core::payment::sign(b"autoglm-idempotency", &body)
-}
-
-/// Parses an order id from a path segment.
-pub fn parse_order_id(s: &str) -> Result<OrderId, EngineError> {
-    OrderId::parse(s).map_err(|e| EngineError::BadRequest(e.to_string()))
-}
-
-/// Helper for callers that hold a plain time.
-pub fn at_offset(t: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
-    t
 }

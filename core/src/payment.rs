@@ -37,6 +37,16 @@ impl PaymentState {
     }
 }
 
+/// Largest clock lead a gateway may have over us before its notice is refused.
+pub const MAX_CLOCK_SKEW_MS: i64 = 60_000;
+
+/// Whether a notice sent at `sent_at_ms` is acceptable at `now_ms`: not older
+/// than `max_age_secs`, and not from the future beyond clock skew.
+pub fn is_fresh(sent_at_ms: i64, now_ms: i64, max_age_secs: i64) -> bool {
+    let age = now_ms - sent_at_ms;
+    age <= max_age_secs * 1000 && age >= -MAX_CLOCK_SKEW_MS
+}
+
 /// HMAC-SHA256 of `body` under `secret`, hex encoded.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable_key());
@@ -70,5 +80,14 @@ mod tests {
         assert!(!verify(b"other", b"{\"payment_id\":\"P1\"}", &sig));
         assert!(!verify(b"secret", b"{\"payment_id\":\"P1\"}", "zz"));
         assert_eq!(PaymentState::parse("paid"), Some(PaymentState::Paid));
+    }
+
+    #[test]
+    fn notices_are_fresh_within_their_age_and_clock_skew() {
+        assert!(is_fresh(1_000_000, 1_000_000, 300));
+        assert!(is_fresh(1_000_000, 1_300_000, 300));
+        assert!(!is_fresh(1_000_000, 1_300_001, 300), "too old");
+        assert!(is_fresh(1_060_000, 1_000_000, 300), "a minute of skew is fine");
+        assert!(!is_fresh(1_060_001, 1_000_000, 300), "from the future");
     }
 }

@@ -45,3 +45,9 @@ pub async fn wait_for(c: &Client, path: &str, pred: impl Fn(&serde_json::Value) 
     }
     panic!("condition on {path} never held; last: {last}");
 }
+
+/// `days` from now at `hour`:00, +08:00, as RFC 3339.
+pub fn start_in(days: i64, hour: u32) -> String {
+    let t = chrono::Utc::now().with_timezone(&autoglm_core::default_offset()) + chrono::Duration::days(days);
+    format!("{}T{hour:02}:00:00+08:00", t.format("%Y-%m-%d"))
+}
