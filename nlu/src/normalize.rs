@@ -1,0 +1,1 @@
+//! Text normalizer: full/half width, Chinese numerals, traditional → simplified, whitespace. (Being written.)

@@ -1,0 +1,10 @@
+//! Chinese date-time expressions. (Being written: returns nothing yet.)
+
+use chrono::NaiveDateTime;
+
+use super::TimeEntity;
+
+/// Finds the Chinese date-time expressions of `text` (see [`super::parse`]).
+pub fn parse(_text: &str, _reference: NaiveDateTime) -> Vec<TimeEntity> {
+    Vec::new()
+}

@@ -1,0 +1,1 @@
+//! Merging rules, model and time parser into one [`crate::NluResult`]. (Being written.)
