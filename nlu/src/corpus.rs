@@ -21,10 +21,19 @@ pub struct Example {
 /// Generates `n` examples deterministically from `seed` (placeholder templates until the generator lands).
 pub fn generate(seed: u64, n: usize) -> Vec<Example> {
     use crate::SlotKind;
-    let templates: &[(&str, Intent, &[(SlotKind, &str)])] = &[
-        ("明天上午10点来打扫厨房", Intent::BookService, &[(SlotKind::Time, "明天上午10点"), (SlotKind::Service, "打扫"), (SlotKind::Room, "厨房")]),
+    type Template = (&'static str, Intent, &'static [(SlotKind, &'static str)]);
+    let templates: &[Template] = &[
+        (
+            "明天上午10点来打扫厨房",
+            Intent::BookService,
+            &[(SlotKind::Time, "明天上午10点"), (SlotKind::Service, "打扫"), (SlotKind::Room, "厨房")],
+        ),
         ("取消订单A1023", Intent::CancelOrder, &[(SlotKind::OrderId, "A1023")]),
-        ("clean my kitchen tomorrow at 3pm", Intent::BookService, &[(SlotKind::Service, "clean"), (SlotKind::Room, "kitchen"), (SlotKind::Time, "tomorrow at 3pm")]),
+        (
+            "clean my kitchen tomorrow at 3pm",
+            Intent::BookService,
+            &[(SlotKind::Service, "clean"), (SlotKind::Room, "kitchen"), (SlotKind::Time, "tomorrow at 3pm")],
+        ),
         ("好的", Intent::Confirm, &[]),
         ("不要", Intent::Deny, &[]),
         ("今天天气怎么样", Intent::Other, &[]),
