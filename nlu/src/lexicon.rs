@@ -351,7 +351,8 @@ impl Lexicon {
                 let end = j + 1;
                 let ends_word = is_word_char(c) && chars.get(end).is_some_and(|n| is_word_char(*n));
                 if !ends_word {
-                    best = Some(LexMatch { label: self.entries[entry as usize].label, start, end, entry: entry as usize });
+                    best =
+                        Some(LexMatch { label: self.entries[entry as usize].label, start, end, entry: entry as usize });
                 }
             }
         }
@@ -494,7 +495,8 @@ mod tests {
 
     #[test]
     fn operator_file_replaces_builtin() {
-        let lex = Lexicon::from_toml_str("[services.cleaning]\nzh = [\"收纳\"]\n[no_service]\nzh = [\"阿姨\"]").unwrap();
+        let lex =
+            Lexicon::from_toml_str("[services.cleaning]\nzh = [\"收纳\"]\n[no_service]\nzh = [\"阿姨\"]").unwrap();
         assert_eq!(labels(&lex, "阿姨来收纳").len(), 2);
         assert!(labels(&lex, "保洁").is_empty());
     }
