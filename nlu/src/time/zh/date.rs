@@ -1,0 +1,508 @@
+//! Dates and spans of days: `今天`, `下周三`, `2016年11月`, `3月5日`, `今年上半年`, `九十年代`…
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use super::scan::{weekday, Text};
+use crate::time::common::{
+    add_months, first_of_month_offset, iso_week_one, last_of_month, monday_of, weekday_in_week,
+    ymd,
+};
+
+/// Year, month and day as written; what is missing is unknown (`XXXX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spec {
+    /// The year, when said.
+    pub year: Option<i32>,
+    /// The month, when said.
+    pub month: Option<u32>,
+    /// The day of the month, when said.
+    pub day: Option<u32>,
+    /// A lunar date (`农历`, `正月`, `初一`).
+    pub lunar: bool,
+}
+
+/// A span of days that resolves by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Period {
+    /// A whole year.
+    Year(i32),
+    /// `今年`: from January 1st up to the reference day.
+    YearToDate(i32, NaiveDate),
+    /// A calendar week (Monday to the next Monday), or its weekend.
+    Week { monday: NaiveDate, weekend: bool },
+    /// The n-th week of a month of no particular year (`十月的第一周`).
+    MonthWeek { month: u32, week: u32 },
+    /// Explicit bounds (end exclusive) with their timex.
+    Span { start: NaiveDate, end: NaiveDate, timex: String },
+    /// A decade; `century` unknown for `九十年代`.
+    Decade { century: Option<i32>, decade: i32 },
+    /// A span that Recognizers leaves unresolved (`今年夏天`).
+    Unresolved(String),
+}
+
+/// A date expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateTerm {
+    /// As written (possibly without a year or month).
+    Spec(Spec),
+    /// A day resolved against the reference (`今天`, `下周三`, `本月十日`).
+    Exact(NaiveDate),
+    /// A weekday of no particular week (`周三`).
+    Weekday(u32),
+    /// A span of days.
+    Period(Period),
+}
+
+impl DateTerm {
+    /// Whether the term names one day (so a time of day can follow it).
+    pub fn is_day(&self) -> bool {
+        match self {
+            DateTerm::Spec(s) => s.day.is_some(),
+            DateTerm::Exact(_) | DateTerm::Weekday(_) => true,
+            DateTerm::Period(_) => false,
+        }
+    }
+}
+
+/// Days relative to the reference.
+const RELATIVE_DAYS: &[(&str, i64)] = &[
+    ("今天", 0),
+    ("今日", 0),
+    ("最近", 0),
+    ("明天", 1),
+    ("明日", 1),
+    ("后天", 2),
+    ("大后天", 3),
+    ("昨天", -1),
+    ("昨日", -1),
+    ("前天", -2),
+    ("大前天", -3),
+];
+
+/// Words that start with a relative day but are names (`今日头条`, `《明日之后》`).
+const NOT_DAYS: &[&str] = &["今日头条", "明日之后"];
+
+/// The longest date expression at `at`.
+pub fn date_term(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    if !t.is_boundary(at) {
+        return None;
+    }
+    let candidates = [
+        relative_day(t, at, today),
+        relative_week(t, at, today),
+        relative_month(t, at, today),
+        half_of_month_or_week(t, at, today),
+        year_based(t, at, today),
+        numeric_date(t, at),
+        decade(t, at),
+    ];
+    // The longest wins; on a tie, the first in the list.
+    let (term, end) = candidates.into_iter().flatten().fold(None, |best: Option<(DateTerm, usize)>, c| match best {
+        Some(b) if b.1 >= c.1 => Some(b),
+        _ => Some(c),
+    })?;
+    let end = weekday_after_day(t, end, &term);
+    Some((term, end))
+}
+
+/// Skips `,星期一` after a day (`10月12号,星期一`).
+fn weekday_after_day(t: &Text, end: usize, term: &DateTerm) -> usize {
+    if !matches!(term, DateTerm::Spec(s) if s.day.is_some()) {
+        return end;
+    }
+    let i = if matches!(t.at(end), Some(',' | '、')) { end + 1 } else { end };
+    let i = t.skip_spaces(i);
+    match t.longest(i, &["星期", "周", "礼拜"]).and_then(|(_, e)| weekday(t, e)) {
+        Some((_, e)) => e,
+        None => end,
+    }
+}
+
+fn relative_day(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    if NOT_DAYS.iter().any(|w| t.lit(at, w).is_some()) {
+        return None;
+    }
+    let words: Vec<&str> = RELATIVE_DAYS.iter().map(|(w, _)| *w).collect();
+    let (k, end) = t.longest(at, &words)?;
+    Some((DateTerm::Exact(today + Duration::days(RELATIVE_DAYS[k].1)), end))
+}
+
+/// Week prefixes and their offset in weeks.
+const WEEK_PREFIXES: &[(&str, i64)] = &[
+    ("这", 0),
+    ("这个", 0),
+    ("本", 0),
+    ("下", 1),
+    ("下个", 1),
+    ("上", -1),
+    ("上个", -1),
+    ("下下", 2),
+    ("下下个", 2),
+    ("上上", -2),
+    ("上上个", -2),
+];
+
+/// `下周三`, `这周六`, `上上个周末`, `下下周`, `周三`, `周末`.
+fn relative_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    let words: Vec<&str> = WEEK_PREFIXES.iter().map(|(w, _)| *w).collect();
+    let (offset, i) = match t.longest(at, &words) {
+        Some((k, end)) => (Some(WEEK_PREFIXES[k].1), end),
+        None => (None, at),
+    };
+    if offset.is_none() && at > 0 && t.at(at - 1).is_some_and(|c| c.is_ascii_digit()) {
+        return None; // `3周` is a duration
+    }
+    let (_, i) = t.longest(i, &["周", "星期", "礼拜"])?;
+    if let Some((day, end)) = weekday(t, i) {
+        return Some(match offset {
+            Some(w) => (DateTerm::Exact(weekday_in_week(today, day, w)), end),
+            None => (DateTerm::Weekday(day), end),
+        });
+    }
+    if let Some(end) = t.lit(i, "末") {
+        let weeks = offset.unwrap_or(0);
+        let monday = monday_of(today) + Duration::days(weeks * 7);
+        return Some((DateTerm::Period(Period::Week { monday, weekend: true }), end));
+    }
+    let weeks = offset?;
+    let monday = monday_of(today) + Duration::days(weeks * 7);
+    Some((DateTerm::Period(Period::Week { monday, weekend: false }), i))
+}
+
+/// Month prefixes and their offset in months.
+const MONTH_WORDS: &[(&str, i32)] = &[
+    ("本月", 0),
+    ("这个月", 0),
+    ("这月", 0),
+    ("当月", 0),
+    ("下个月", 1),
+    ("下月", 1),
+    ("下下个月", 2),
+    ("上个月", -1),
+    ("上月", -1),
+    ("月", 0),
+];
+
+/// `本月十日`, `下个月5号`, `上个月`, `月底`, `下个月底`.
+fn relative_month(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    let words: Vec<&str> = MONTH_WORDS.iter().map(|(w, _)| *w).collect();
+    let (k, i) = t.longest(at, &words)?;
+    let first = first_of_month_offset(today, MONTH_WORDS[k].1)?;
+    if let Some(end) = t.lit(i, "底").or_else(|| t.lit(i, "末")) {
+        return Some((DateTerm::Exact(last_of_month(first)?), end));
+    }
+    if let Some(end) = t.lit(i, "初") {
+        return Some((DateTerm::Exact(first), end));
+    }
+    if let Some((day, end)) = day_of_month(t, i) {
+        return Some((DateTerm::Exact(ymd(first.year(), first.month(), day)?), end));
+    }
+    if MONTH_WORDS[k].0 == "月" {
+        return None;
+    }
+    let spec = Spec { year: Some(first.year()), month: Some(first.month()), ..Spec::default() };
+    Some((DateTerm::Spec(spec), i))
+}
+
+/// `N日`, `N号`: (day, end).
+fn day_of_month(t: &Text, at: usize) -> Option<(u32, usize)> {
+    let (day, end, n) = t.digits(at)?;
+    let end = t.lit(end, "日").or_else(|| t.lit(end, "号"))?;
+    (n <= 2 && (1..=31).contains(&day)).then_some((day, end))
+}
+
+/// `上半月`, `下半月`, `上半周`, `下半周` of the current month or week.
+fn half_of_month_or_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    let (k, end) = t.longest(at, &["上半月", "下半月", "上半周", "下半周", "上个半年", "下个半年"])?;
+    let span = |start: NaiveDate, end: NaiveDate, unit: &str| {
+        let n = match unit {
+            "M" => (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32,
+            _ => (end - start).num_days() as i32,
+        };
+        let timex = format!("({},{},P{n}{unit})", fmt(start), fmt(end));
+        DateTerm::Period(Period::Span { start, end, timex })
+    };
+    let first = ymd(today.year(), today.month(), 1)?;
+    let monday = monday_of(today);
+    let jan = ymd(today.year(), 1, 1)?;
+    let term = match k {
+        0 => span(first, first + Duration::days(15), "D"),
+        1 => span(first + Duration::days(15), first_of_month_offset(today, 1)?, "D"),
+        2 => span(monday, monday + Duration::days(3), "D"),
+        3 => span(monday + Duration::days(3), monday + Duration::days(7), "D"),
+        4 => span(jan, add_months(jan, 6)?, "M"),
+        _ => span(add_months(jan, 6)?, add_months(jan, 12)?, "M"),
+    };
+    Some((term, end))
+}
+
+fn fmt(d: NaiveDate) -> String {
+    crate::time::common::fmt_date(d)
+}
+
+/// Reign eras and their first year.
+const ERAS: &[(&str, i32)] = &[
+    ("神龙", 705),
+    ("康熙", 1662),
+    ("雍正", 1723),
+    ("乾隆", 1736),
+    ("嘉庆", 1796),
+    ("道光", 1821),
+    ("光绪", 1875),
+    ("民国", 1912),
+];
+
+/// Relative year words.
+const YEAR_WORDS: &[(&str, i32)] = &[("今年", 0), ("明年", 1), ("去年", -1), ("前年", -2), ("后年", 2)];
+
+/// A year: `2016年`, `08年`, `明年`, `康熙三年`: (year, relative word?, end).
+fn year(t: &Text, at: usize, today: NaiveDate) -> Option<(i32, bool, usize)> {
+    let words: Vec<&str> = YEAR_WORDS.iter().map(|(w, _)| *w).collect();
+    if let Some((k, end)) = t.longest(at, &words) {
+        return Some((today.year() + YEAR_WORDS[k].1, true, end));
+    }
+    let era_words: Vec<&str> = ERAS.iter().map(|(w, _)| *w).collect();
+    if let Some((k, i)) = t.longest(at, &era_words) {
+        let (n, i) = match t.lit(i, "元") {
+            Some(e) => (1, e),
+            None => t.digits(i).map(|(n, e, _)| (n as i32, e))?,
+        };
+        return Some((ERAS[k].1 + n - 1, false, t.lit(i, "年")?));
+    }
+    let (n, i, digits) = t.digits(at)?;
+    let end = t.lit(t.skip_spaces(i), "年")?;
+    if t.lit(end, "代").is_some() {
+        return None;
+    }
+    let year = match digits {
+        4 => n as i32,
+        2 if n < 50 => 2000 + n as i32,
+        2 => 1900 + n as i32,
+        _ => return None,
+    };
+    Some((year, false, end))
+}
+
+/// A month: `3月`, `十二月`, `正月`, `腊月`: (month, lunar, end).
+fn month(t: &Text, at: usize) -> Option<(u32, bool, usize)> {
+    if let Some(end) = t.lit(at, "正月") {
+        return Some((1, true, end));
+    }
+    if let Some(end) = t.lit(at, "腊月") {
+        return Some((12, true, end));
+    }
+    let (m, i, n) = t.digits(at)?;
+    let end = t.lit(i, "月")?;
+    if n > 2 || !(1..=12).contains(&m) {
+        return None;
+    }
+    Some((m, false, end))
+}
+
+/// A day after a month: `5日`, `5号`, `初一`, `十五` (digits alone, `八月十五`).
+fn day_after_month(t: &Text, at: usize) -> Option<(u32, bool, usize)> {
+    if let Some(r) = day_of_month(t, at) {
+        return Some((r.0, false, r.1));
+    }
+    if let Some(i) = t.lit(at, "初") {
+        let (d, end, 1..=2) = t.digits(i)? else { return None };
+        return (1..=10).contains(&d).then_some((d, true, end));
+    }
+    let (d, end, 1..=2) = t.digits(at)? else { return None };
+    let glued = t.at(end).is_some_and(|c| {
+        matches!(c, '点' | '时' | '分' | '天' | '个' | '年' | '月' | '周' | '小' | '.' | ':' | '/' | '-' | '%')
+            || c.is_ascii_alphanumeric()
+    });
+    ((1..=31).contains(&d) && !glued).then_some((d, false, end))
+}
+
+/// Dates built on a year, a month or a day: `2016年11月`, `3月5日`, `29日`, `明年下半年`, `农历…`.
+fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    let (lunar_prefix, at) = match t.lit(at, "农历") {
+        Some(e) => (true, e),
+        None => (false, at),
+    };
+    let mut spec = Spec { lunar: lunar_prefix, ..Spec::default() };
+    let mut i = at;
+    let mut relative_year = false;
+    if let Some((y, relative, end)) = year(t, i, today) {
+        spec.year = Some(y);
+        relative_year = relative;
+        i = end;
+    }
+    let month_at = t.skip_spaces(i);
+    if let Some((m, lunar, end)) = month(t, month_at) {
+        spec.month = Some(m);
+        spec.lunar |= lunar;
+        i = end;
+    } else if spec.year.is_some() {
+        if let Some(end) = t.lit(i, "大年") {
+            if let Some((30, e, 2)) = t.digits(end) {
+                return Some((DateTerm::Spec(Spec { month: Some(1), day: Some(30), lunar: true, ..spec }), e));
+            }
+        }
+        let y = spec.year?;
+        if let Some(found) = year_part(t, i, y) {
+            return Some(found);
+        }
+        if relative_year && y == today.year() && t.lit(at, "今年").is_some() {
+            return Some((DateTerm::Period(Period::YearToDate(y, today)), i));
+        }
+        return Some((DateTerm::Spec(spec), i));
+    }
+    if spec.month.is_some() {
+        if let Some((d, lunar, end)) = day_after_month(t, i) {
+            spec.day = Some(d);
+            spec.lunar |= lunar;
+            return Some((DateTerm::Spec(spec), end));
+        }
+        if spec.year.is_none() {
+            if let Some(found) = month_week(t, i, spec.month?) {
+                return Some(found);
+            }
+        }
+        return Some((DateTerm::Spec(spec), i));
+    }
+    // A day alone: `29日`; `12号` alone is too often not a date (a house number), so it needs company.
+    let (d, end) = day_of_month(t, at)?;
+    let lone_hao = t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c));
+    (!lone_hao && !lunar_prefix).then_some((DateTerm::Spec(Spec { day: Some(d), ..Spec::default() }), end))
+}
+
+/// What follows a year: halves, seasons, the n-th week or month, the first or last n weeks/months/days.
+fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
+    let jan = ymd(y, 1, 1)?;
+    let next_jan = ymd(y + 1, 1, 1)?;
+    let mid = ymd(y, 7, 1)?;
+    let span = |start: NaiveDate, end: NaiveDate, timex: String| DateTerm::Period(Period::Span { start, end, timex });
+    let half = |start, end| span(start, end, format!("({},{},P6M)", fmt(start), fmt(end)));
+    if let Some((k, end)) = t.longest(at, &["上半年", "前半年", "下半年", "后半年"]) {
+        return Some((if k < 2 { half(jan, mid) } else { half(mid, next_jan) }, end));
+    }
+    const SEASONS: &[(&str, &str)] = &[
+        ("春天", "SP"),
+        ("春季", "SP"),
+        ("夏天", "SU"),
+        ("夏季", "SU"),
+        ("秋天", "FA"),
+        ("秋季", "FA"),
+        ("冬天", "WI"),
+        ("冬季", "WI"),
+    ];
+    let season_words: Vec<&str> = SEASONS.iter().map(|(w, _)| *w).collect();
+    if let Some((k, end)) = t.longest(at, &season_words) {
+        return Some((DateTerm::Period(Period::Unresolved(format!("{y:04}-{}", SEASONS[k].1))), end));
+    }
+    let i = t.lit(at, "的").unwrap_or(at);
+    if let Some(j) = t.lit(i, "第") {
+        let (n, j, _) = t.digits(j)?;
+        if let Some(end) = t.lit(j, "周").or_else(|| t.lit(j, "个星期")) {
+            let start = iso_week_one(y)? + Duration::weeks(n as i64 - 1);
+            return Some((span(start, start + Duration::weeks(1), format!("{y:04}-W{n:02}")), end));
+        }
+        let end = t.lit(j, "个月").or_else(|| t.lit(j, "月"))?;
+        return (1..=12)
+            .contains(&n)
+            .then_some((DateTerm::Spec(Spec { year: Some(y), month: Some(n), ..Spec::default() }), end));
+    }
+    let (first, j) = match t.longest(i, &["前", "最后", "最末"]) {
+        Some((k, j)) => (k == 0, j),
+        None => return None,
+    };
+    let j = t.skip_spaces(j);
+    let (n, j, _) = t.digits(j)?;
+    let j = t.skip_spaces(j);
+    let (unit, end) = t.longest(j, &["周", "个星期", "个月", "天"])?;
+    let n = n as i64;
+    let (start, stop, code) = match (unit, first) {
+        (0 | 1, true) => (iso_week_one(y)?, iso_week_one(y)? + Duration::weeks(n), format!("P{n}W")),
+        (0 | 1, false) => (iso_week_one(y + 1)? - Duration::weeks(n), iso_week_one(y + 1)?, format!("P{n}W")),
+        (2, true) => (jan, add_months(jan, n as i32)?, format!("P{n}M")),
+        (2, false) => (add_months(next_jan, -(n as i32))?, next_jan, format!("P{n}M")),
+        (_, true) => (jan, jan + Duration::days(n), format!("P{n}D")),
+        (_, false) => (next_jan - Duration::days(n), next_jan, format!("P{n}D")),
+    };
+    Some((span(start, stop, format!("({},{},{code})", fmt(start), fmt(stop))), end))
+}
+
+/// `十月的第一周`.
+fn month_week(t: &Text, at: usize, month: u32) -> Option<(DateTerm, usize)> {
+    let i = t.lit(at, "的").unwrap_or(at);
+    let i = t.lit(i, "第")?;
+    let (n, i, _) = t.digits(i)?;
+    let end = t.lit(i, "周").or_else(|| t.lit(i, "个星期"))?;
+    (1..=5).contains(&n).then_some((DateTerm::Period(Period::MonthWeek { month, week: n }), end))
+}
+
+/// `2010/01/29`, `2010.01.29`, `2012-01-01`, `12-11-10`, `12/1`, `1/2/2020` (day/month/year).
+fn numeric_date(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
+    let (a, i, na) = t.digits(at)?;
+    let sep = t.at(i).filter(|c| matches!(c, '/' | '.' | '-'))?;
+    let (b, j, nb) = t.digits(i + 1)?;
+    let third = if t.is(j, sep) { t.digits(j + 1) } else { None };
+    let exact = |y: u32, m: u32, d: u32, end: usize| {
+        let valid = (1..=12).contains(&m) && (1..=31).contains(&d);
+        valid.then_some((DateTerm::Spec(Spec { year: Some(y as i32), month: Some(m), day: Some(d), lunar: false }), end))
+    };
+    let glued = |end: usize| t.at(end).is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | '/'));
+    match third {
+        Some((c, end, nc)) if !glued(end) || (sep == '-' && t.is(end, '-')) => match (na, nb, nc) {
+            (4, 1..=2, 1..=2) => exact(a, b, c, end),
+            (1..=2, 1..=2, 4) if sep == '/' => exact(c, b, a, end),
+            (2, 2, 2) if sep == '-' => exact(2000 + a, b, c, end),
+            _ => None,
+        },
+        None if sep == '/' && na <= 2 && nb <= 2 && !glued(j) => {
+            let valid = (1..=12).contains(&a) && (1..=31).contains(&b);
+            valid.then_some((DateTerm::Spec(Spec { month: Some(a), day: Some(b), ..Spec::default() }), j))
+        }
+        _ => None,
+    }
+}
+
+/// `九十年代`, `十九世纪七十年代`.
+fn decade(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
+    let (century, i) = match t.digits(at).and_then(|(c, e, _)| t.lit(e, "世纪").map(|e| (c, e))) {
+        Some((c, e)) => (Some(c as i32), e),
+        None => (None, at),
+    };
+    let (d, i, 2) = t.digits(i)? else { return None };
+    let end = t.lit(i, "年代")?;
+    (d % 10 == 0).then_some((DateTerm::Period(Period::Decade { century, decade: d as i32 }), end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn term(s: &str, today: NaiveDate) -> Option<(DateTerm, usize)> {
+        let chars: Vec<char> = s.chars().collect();
+        date_term(&Text::new(&chars), 0, today)
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        ymd(y, m, day).expect("valid test date")
+    }
+
+    #[test]
+    fn relative_days_and_weeks() {
+        let today = d(2026, 3, 5); // Thursday
+        assert_eq!(term("明天", today), Some((DateTerm::Exact(d(2026, 3, 6)), 2)));
+        assert_eq!(term("下周3", today), Some((DateTerm::Exact(d(2026, 3, 11)), 3)));
+        assert_eq!(term("这周6", today), Some((DateTerm::Exact(d(2026, 3, 7)), 3)));
+        assert_eq!(term("周3", today), Some((DateTerm::Weekday(3), 2)));
+        assert_eq!(term("月底", today), Some((DateTerm::Exact(d(2026, 3, 31)), 2)));
+        assert_eq!(term("下个月5号", today), Some((DateTerm::Exact(d(2026, 4, 5)), 5)));
+    }
+
+    #[test]
+    fn written_dates() {
+        let today = d(2026, 3, 5);
+        let spec = |y, m, day| DateTerm::Spec(Spec { year: y, month: m, day, lunar: false });
+        assert_eq!(term("2016年11月", today), Some((spec(Some(2016), Some(11), None), 8)));
+        assert_eq!(term("3月5日", today), Some((spec(None, Some(3), Some(5)), 4)));
+        assert_eq!(term("2010/01/29", today), Some((spec(Some(2010), Some(1), Some(29)), 10)));
+        assert!(term("888-000-9999", today).is_none());
+        assert!(term("12号", today).is_none());
+    }
+}

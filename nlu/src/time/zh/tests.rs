@@ -1,0 +1,128 @@
+//! Booking conventions of DESIGN.md §3 and robustness of the Chinese parser.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::parse;
+use crate::time::{TimeEntity, TimeKind};
+
+/// Thursday 2026-03-05 09:00.
+fn reference() -> NaiveDateTime {
+    at("2026-03-05T09:00")
+}
+
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("test datetime")
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}
+
+fn one(text: &str) -> TimeEntity {
+    let found = parse(text, reference());
+    assert_eq!(found.len(), 1, "{text}: {found:#?}");
+    found.into_iter().next().expect("one entity")
+}
+
+#[test]
+fn date_and_time_of_day_give_a_start() {
+    let e = one("明天上午10点来打扫厨房");
+    assert_eq!((e.start, e.end, e.kind), (0, 6, TimeKind::DateTime));
+    assert_eq!(e.domain.start, Some(at("2026-03-06T10:00")));
+    assert_eq!(e.domain.date, None);
+}
+
+#[test]
+fn bare_hours_follow_the_booking_rule() {
+    assert_eq!(one("后天下午三点").domain.start, Some(at("2026-03-07T15:00")));
+    assert_eq!(one("后天三点").domain.start, Some(at("2026-03-07T15:00")));
+    assert_eq!(one("后天十点半").domain.start, Some(at("2026-03-07T10:30")));
+    assert_eq!(one("后天两点一刻").domain.start, Some(at("2026-03-07T14:15")));
+    assert_eq!(one("后天八点三刻").domain.start, Some(at("2026-03-07T08:45")));
+}
+
+#[test]
+fn a_time_without_a_date_is_the_next_one() {
+    // 08:00 has passed at 09:00, so tomorrow; 10:00 is still ahead.
+    assert_eq!(one("早上8点").domain.start, Some(at("2026-03-06T08:00")));
+    assert_eq!(one("10点左右").domain.start, Some(at("2026-03-05T10:00")));
+}
+
+#[test]
+fn parts_of_day_take_their_default_hour() {
+    assert_eq!(one("明天上午").domain.start, Some(at("2026-03-06T09:00")));
+    assert_eq!(one("明天下午").domain.start, Some(at("2026-03-06T14:00")));
+    assert_eq!(one("今晚").domain.start, Some(at("2026-03-05T19:00")));
+    assert_eq!(one("明天早上").domain.start, Some(at("2026-03-06T08:00")));
+}
+
+#[test]
+fn days_without_time_give_a_date() {
+    let e = one("下周三");
+    assert_eq!(e.domain.date, Some(day("2026-03-11")));
+    assert_eq!(e.domain.start, None);
+    assert_eq!(one("这周六").domain.date, Some(day("2026-03-07")));
+    assert_eq!(one("月底").domain.date, Some(day("2026-03-31")));
+    assert_eq!(one("周末").domain.date, Some(day("2026-03-07")));
+    assert_eq!(one("3月1号上门").domain.date, Some(day("2027-03-01")));
+    assert_eq!(one("3月8号上门").domain.date, Some(day("2026-03-08")));
+    assert_eq!(one("下个月5号").domain.date, Some(day("2026-04-05")));
+}
+
+#[test]
+fn weekend_on_a_weekend_is_next_week() {
+    let found = parse("周末来", at("2026-03-07T10:00"));
+    assert_eq!(found.first().and_then(|e| e.domain.date), Some(day("2026-03-14")));
+}
+
+#[test]
+fn ranges_set_start_end_and_duration() {
+    let e = one("下午2点到4点");
+    assert_eq!(e.domain.start, Some(at("2026-03-05T14:00")));
+    assert_eq!(e.domain.end, Some(at("2026-03-05T16:00")));
+    assert_eq!(e.domain.duration_minutes, Some(120));
+    let e = one("明天9点-11点");
+    assert_eq!(e.domain.start, Some(at("2026-03-06T09:00")));
+    assert_eq!(e.domain.duration_minutes, Some(120));
+}
+
+#[test]
+fn durations_and_recurring_times() {
+    assert_eq!(one("大概要3个小时").domain.duration_minutes, Some(180));
+    assert_eq!(one("半小时").domain.duration_minutes, Some(30));
+    assert_eq!(one("两天").domain.duration_minutes, Some(2 * 24 * 60));
+    assert_eq!(one("每周六上午").domain.recurring.as_deref(), Some("XXXX-WXX-6TMO"));
+    assert_eq!(one("每天").domain.recurring.as_deref(), Some("P1D"));
+}
+
+#[test]
+fn spans_point_into_the_original_text() {
+    let e = one("麻烦 二十三号 下午 三点 过来");
+    assert_eq!(e.text, "二十三号 下午 三点");
+    assert_eq!((e.start, e.end), (3, 12));
+    let e = one("後天下午三點");
+    assert_eq!(e.domain.start, Some(at("2026-03-07T15:00")));
+}
+
+#[test]
+fn words_that_are_not_times() {
+    for text in ["我们一起打扫", "等一下", "万一下雨", "快一点", "一定要干净", "十分感谢"] {
+        assert!(parse(text, reference()).is_empty(), "{text}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn never_panics_and_spans_are_valid(s in "[0-9一二三四五六七八九十两半点号月年日天周星期上下午晚早明后今去每个小时分刻到至从之前后:/. a-z-]{0,30}") {
+        let found = parse(&s, reference());
+        let len = s.chars().count();
+        let mut last_end: Option<usize> = None;
+        for e in &found {
+            proptest::prop_assert!(e.start <= e.end && e.end < len);
+            proptest::prop_assert!(last_end.is_none_or(|l| e.start > l));
+            let text: String = s.chars().skip(e.start).take(e.end + 1 - e.start).collect();
+            proptest::prop_assert_eq!(&text, &e.text);
+            last_end = Some(e.end);
+        }
+    }
+}
