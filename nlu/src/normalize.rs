@@ -232,8 +232,39 @@ fn is_numeral(c: char) -> bool {
 
 /// Words after a single numeral that make it a number (`三点`, `两天`, `一刻`).
 const COUNTERS: &[&str] = &[
-    "点", "时", "分", "秒", "号", "日", "月", "年", "天", "周", "星期", "礼拜", "刻", "小时", "钟", "世纪", "岁", "季度",
-    "个小时", "个钟", "个月", "个星期", "个礼拜", "个周", "个季度", "个半", "次", "位", "间", "套", "室", "厅", "卫",
+    "点",
+    "时",
+    "分",
+    "秒",
+    "号",
+    "日",
+    "月",
+    "年",
+    "天",
+    "周",
+    "星期",
+    "礼拜",
+    "刻",
+    "小时",
+    "钟",
+    "世纪",
+    "岁",
+    "季度",
+    "个小时",
+    "个钟",
+    "个月",
+    "个星期",
+    "个礼拜",
+    "个周",
+    "个季度",
+    "个半",
+    "次",
+    "位",
+    "间",
+    "套",
+    "室",
+    "厅",
+    "卫",
 ];
 
 /// Words before a single numeral that make it a number (`第一`, `初一`, `周一`).
@@ -266,14 +297,18 @@ fn is_number_in_context(chars: &[Mapped], start: usize, end: usize) -> bool {
     }
     let c = chars[start].0;
     if c == '十' && starts_with_at(chars, end, "分") {
-        return ends_with_at(chars, start, "点") || ends_with_at(chars, start, "时") || starts_with_at(chars, end, "分钟");
+        return ends_with_at(chars, start, "点")
+            || ends_with_at(chars, start, "时")
+            || starts_with_at(chars, end, "分钟");
     }
     if c == '一' && starts_with_at(chars, end, "点") {
-        let strong = chars.get(end + 1).is_some_and(|m| m.0 == '半' || m.0 == '钟' || m.0.is_ascii_digit() || is_numeral(m.0));
+        let strong =
+            chars.get(end + 1).is_some_and(|m| m.0 == '半' || m.0 == '钟' || m.0.is_ascii_digit() || is_numeral(m.0));
         let before = start.checked_sub(1).map(|i| chars[i].0);
         return strong || before.is_none_or(|b| CLOCK_CONTEXT.contains(&b) || b.is_ascii_punctuation());
     }
-    if COUNTERS.iter().any(|w| starts_with_at(chars, end, w)) || PREFIXES.iter().any(|w| ends_with_at(chars, start, w)) {
+    if COUNTERS.iter().any(|w| starts_with_at(chars, end, w)) || PREFIXES.iter().any(|w| ends_with_at(chars, start, w))
+    {
         return true;
     }
     // `五到六点`: a bare number before a range connector and another number.

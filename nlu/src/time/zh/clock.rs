@@ -280,7 +280,8 @@ fn word_clock(t: &Text, at: usize, c: &mut Clock) -> Option<usize> {
         }
     }
     if let Some((minute, e, 1..=2)) = t.digits(end) {
-        if minute < 60 && t.lit(e, "刻").is_none() && !t.at(e).is_some_and(|n| matches!(n, '天' | '号' | '日' | '月')) {
+        if minute < 60 && t.lit(e, "刻").is_none() && !t.at(e).is_some_and(|n| matches!(n, '天' | '号' | '日' | '月'))
+        {
             c.minute = minute;
             c.precision = Precision::Minute;
             end = t.lit(e, "分").unwrap_or(e);

@@ -4,8 +4,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 
 use super::scan::{weekday, Text};
 use crate::time::common::{
-    add_months, first_of_month_offset, iso_week_one, last_of_month, monday_of, weekday_in_week,
-    ymd,
+    add_months, first_of_month_offset, iso_week_one, last_of_month, monday_of, weekday_in_week, ymd,
 };
 
 /// Year, month and day as written; what is missing is unknown (`XXXX`).
@@ -213,7 +212,9 @@ fn day_of_month(t: &Text, at: usize) -> Option<(u32, usize)> {
 
 /// `上半月`, `下半月`, `上半周`, `下半周` of the current month or week.
 fn half_of_month_or_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
-    let (k, end) = t.longest(at, &["上半月", "下半月", "上半周", "下半周", "上个半年", "下个半年"])?;
+    const WORDS: &[&str] =
+        &["上半月", "下半月", "上半周", "下半周", "上个半年", "下个半年", "上半年", "下半年", "前半年", "后半年"];
+    let (k, end) = t.longest(at, WORDS)?;
     let span = |start: NaiveDate, end: NaiveDate, unit: &str| {
         let n = match unit {
             "M" => (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32,
@@ -230,7 +231,7 @@ fn half_of_month_or_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateT
         1 => span(first + Duration::days(15), first_of_month_offset(today, 1)?, "D"),
         2 => span(monday, monday + Duration::days(3), "D"),
         3 => span(monday + Duration::days(3), monday + Duration::days(7), "D"),
-        4 => span(jan, add_months(jan, 6)?, "M"),
+        4 | 6 | 8 => span(jan, add_months(jan, 6)?, "M"),
         _ => span(add_months(jan, 6)?, add_months(jan, 12)?, "M"),
     };
     Some((term, end))
@@ -365,7 +366,8 @@ fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)
     }
     // A day alone: `29日`; `12号` alone is too often not a date (a house number), so it needs company.
     let (d, end) = day_of_month(t, at)?;
-    let lone_hao = t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c));
+    let lone_hao =
+        t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c));
     (!lone_hao && !lunar_prefix).then_some((DateTerm::Spec(Spec { day: Some(d), ..Spec::default() }), end))
 }
 
@@ -442,7 +444,8 @@ fn numeric_date(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
     let third = if t.is(j, sep) { t.digits(j + 1) } else { None };
     let exact = |y: u32, m: u32, d: u32, end: usize| {
         let valid = (1..=12).contains(&m) && (1..=31).contains(&d);
-        valid.then_some((DateTerm::Spec(Spec { year: Some(y as i32), month: Some(m), day: Some(d), lunar: false }), end))
+        valid
+            .then_some((DateTerm::Spec(Spec { year: Some(y as i32), month: Some(m), day: Some(d), lunar: false }), end))
     };
     let glued = |end: usize| t.at(end).is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | '/'));
     match third {

@@ -90,6 +90,11 @@ impl Dur {
         self.amounts[unit as usize] += n;
     }
 
+    /// Whether more than one unit is used (`8天20小时`).
+    pub fn is_compound(&self) -> bool {
+        self.amounts.iter().filter(|n| **n != 0.0).count() > 1
+    }
+
     /// The ISO 8601 timex (`P1Y3M20DT8H50M20S`, `PT0.5H`).
     pub fn timex(&self) -> String {
         let mut out = String::from("P");
@@ -139,11 +144,8 @@ pub fn duration(t: &Text, at: usize) -> Option<(Dur, usize)> {
     let mut end = at;
     let mut groups = 0;
     loop {
-        let start = if groups == 0 {
-            end
-        } else {
-            t.longest(end, &["又", "多", "余", "零"]).map_or(end, |(_, e)| e)
-        };
+        let start =
+            if groups == 0 { end } else { t.longest(end, &["又", "多", "余", "零"]).map_or(end, |(_, e)| e) };
         match group(t, start, groups == 0) {
             Some((unit, n, e)) => {
                 dur.add(unit, n);
@@ -161,6 +163,9 @@ fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
     let (n, i) = match t.lit(at, "半") {
         Some(e) => (0.5, e),
         None => {
+            if t.is(at, '0') && t.at(at + 1).is_some_and(|c| c.is_ascii_digit()) {
+                return None; // `07年` is a year
+            }
             let (n, e) = t.number(at)?;
             (n, t.skip_spaces(e))
         }
@@ -181,6 +186,9 @@ fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
     }
     if unit == Unit::Year && (t.lit(end, "代").is_some() || n >= 100.0) {
         return None; // `90年代`, `2009年`
+    }
+    if t.is(end, '岁') {
+        return None; // `18周岁` is an age
     }
     let mut n = n + extra;
     // `三年半`, `一年半` (not `2天半小时`).

@@ -180,12 +180,16 @@ fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Res
     }
     if let Some((k, i)) = t.longest(at, &["还剩", "之后", "以后", "之前", "以前"]) {
         let (dur, end) = duration::duration(t, t.skip_spaces(i))?;
+        if k == 0 && dur.is_compound() {
+            return None; // `还剩8天20小时` is a length of time
+        }
         let forward = k < 3;
         let other = dur.shift(reference, forward)?;
         let (a, b) = if forward { (reference, other) } else { (other, reference) };
         return Some((end, range::moment_span(a, b, &dur.timex())));
     }
-    if let Some((k, i)) = t.longest(at, &["过去", "前", "后", "未来"]) {
+    let after_word = at.checked_sub(1).and_then(|p| t.at(p)).is_some_and(|c| "最之以然往落".contains(c));
+    if let Some((k, i)) = t.longest(at, &["过去", "前", "后", "未来"]).filter(|_| !after_word) {
         let (dur, end) = duration::duration(t, i)?;
         if !dur.is_calendar() {
             return None;
@@ -206,11 +210,19 @@ fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Res
     let date = crate::time::common::fmt_date(moment.date());
     let resolved = if dur.is_calendar() {
         let values = vec![value_map(&[("timex", &date), ("type", "date"), ("value", &date)])];
-        Resolved { kind: TimeKind::Date, values, domain: DomainTime { date: Some(moment.date()), ..DomainTime::default() } }
+        Resolved {
+            kind: TimeKind::Date,
+            values,
+            domain: DomainTime { date: Some(moment.date()), ..DomainTime::default() },
+        }
     } else {
         let value = crate::time::common::fmt_datetime(moment);
         let values = vec![value_map(&[("timex", &date), ("type", "datetime"), ("value", &value)])];
-        Resolved { kind: TimeKind::DateTime, values, domain: DomainTime { start: Some(moment), ..DomainTime::default() } }
+        Resolved {
+            kind: TimeKind::DateTime,
+            values,
+            domain: DomainTime { start: Some(moment), ..DomainTime::default() },
+        }
     };
     Some((end, resolved))
 }

@@ -107,13 +107,25 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
     let (m, end) = match (prefix, suffix) {
         (None, Some((m, e))) => (m, e),
         (None, None) => return Some((j, resolve_term(&t1, reference))),
-        (Some(Prefix::From | Prefix::Since), Some((Mod::Since, e))) => (Mod::Since, e),
+        (Some(Prefix::From | Prefix::Since), Some((Mod::Since, e))) if prefix_opens_clause(t, at, &t1, e) => {
+            (Mod::Since, e)
+        }
         (Some(Prefix::Since), None) => (Mod::Since, j),
         (Some(Prefix::Before), None) => (Mod::Before, j),
         _ => return None,
     };
     let r = modified(&t1, m, reference)?;
     Some((end, r))
+}
+
+/// Whether `从`/`自` at `at` belongs to a `…开始`/`…起` expression: Recognizers keeps it when it
+/// opens a clause (sentence start, after `或`/`在`/punctuation), but not before a year with `起`.
+fn prefix_opens_clause(t: &Text, at: usize, term: &Term, end: usize) -> bool {
+    let year_only = matches!(term, Term::Date(DateTerm::Spec(Spec { month: None, day: None, .. })));
+    if year_only && t.ends_with(end, "起") {
+        return false;
+    }
+    at.checked_sub(1).and_then(|p| t.at(p)).is_none_or(|c| "或在、,，;；。 ".contains(c))
 }
 
 /// A range connector after a term (spaces allowed around `-`): the position after it.
@@ -243,15 +255,22 @@ fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> 
             let years: Vec<i32> = if grain == Grain::Month {
                 month_years(sa.month?, sb.month?, today)
             } else {
-                let past = (0..10).map(|k| today.year_ce() + 1 - k).find(|&y| bounds(y).is_some_and(|(x, _)| x <= today));
-                let future = (0..10).map(|k| today.year_ce() - 1 + k).find(|&y| bounds(y).is_some_and(|(_, e)| e >= today));
+                let past =
+                    (0..10).map(|k| today.year_ce() + 1 - k).find(|&y| bounds(y).is_some_and(|(x, _)| x <= today));
+                let future =
+                    (0..10).map(|k| today.year_ce() - 1 + k).find(|&y| bounds(y).is_some_and(|(_, e)| e >= today));
                 let mut ys: Vec<i32> = past.into_iter().chain(future).collect();
                 ys.dedup();
                 ys
             };
             for y in years {
                 let (x, e) = bounds(y)?;
-                let timex = format!("({},{},{})", endpoint_timex(&sa, None), endpoint_timex(&sb, None), grain_span(x, e, grain));
+                let timex = format!(
+                    "({},{},{})",
+                    endpoint_timex(&sa, None),
+                    endpoint_timex(&sb, None),
+                    grain_span(x, e, grain)
+                );
                 values.push(range_value(&timex, x, e));
             }
         }
@@ -331,7 +350,11 @@ fn time_range(a: &Clock, b: &Clock, reference: NaiveDateTime) -> Resolved {
     let start_hour = a.booking_hour();
     let (s, e) = (a.time_at(start_hour), b.time_at(booking_end_hour(b, start_hour)));
     let start = next_occurrence(s, reference);
-    Resolved { kind: TimeKind::TimeRange, values, domain: span_domain(start, start + Duration::seconds(clock_seconds(s, e))) }
+    Resolved {
+        kind: TimeKind::TimeRange,
+        values,
+        domain: span_domain(start, start + Duration::seconds(clock_seconds(s, e))),
+    }
 }
 
 fn span_domain(start: NaiveDateTime, end: NaiveDateTime) -> DomainTime {
@@ -399,7 +422,11 @@ fn datetime_range_value(timex: &str, s: NaiveDateTime, e: NaiveDateTime) -> serd
 /// A span between two moments relative to now (`之后5分钟`, `上个小时`).
 pub fn moment_span(a: NaiveDateTime, b: NaiveDateTime, duration_timex: &str) -> Resolved {
     let timex = format!("({},{},{duration_timex})", timex_datetime_full(a), timex_datetime_full(b));
-    Resolved { kind: TimeKind::DateTimeRange, values: vec![datetime_range_value(&timex, a, b)], domain: span_domain(a, b) }
+    Resolved {
+        kind: TimeKind::DateTimeRange,
+        values: vec![datetime_range_value(&timex, a, b)],
+        domain: span_domain(a, b),
+    }
 }
 
 /// A span of days relative to today (`过去十年`, `前1周`).
@@ -421,7 +448,11 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
             let bound = if matches!(m, Mod::After | Mod::Until) { y + 1 } else { *y };
             let bound = ymd(bound, 1, 1)?;
             let values = vec![entry(&format!("{y:04}"), "daterange", "datetimerange", &fmt_date(bound))];
-            Some(Resolved { kind: TimeKind::DateRange, values, domain: DomainTime { date: Some(bound), ..DomainTime::default() } })
+            Some(Resolved {
+                kind: TimeKind::DateRange,
+                values,
+                domain: DomainTime { date: Some(bound), ..DomainTime::default() },
+            })
         }
         Term::Date(d) if d.is_day() => {
             let c = day_candidates(d, today);
@@ -430,7 +461,11 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
                 _ => return None,
             };
             let values = vec![entry(&c.timex, "daterange", "datetimepoint", &fmt_date(day))];
-            Some(Resolved { kind: TimeKind::DateRange, values, domain: DomainTime { date: Some(day), ..DomainTime::default() } })
+            Some(Resolved {
+                kind: TimeKind::DateRange,
+                values,
+                domain: DomainTime { date: Some(day), ..DomainTime::default() },
+            })
         }
         Term::Time(c) => {
             let values = clock_hours(c)
@@ -450,9 +485,14 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
             };
             let h = c.hour24();
             let timex = format!("{}{}", days.timex, c.timex_at(h));
-            let values = vec![entry(&timex, "datetimerange", "datetimepoint", &fmt_datetime(day.and_time(c.time_at(h))))];
+            let values =
+                vec![entry(&timex, "datetimerange", "datetimepoint", &fmt_datetime(day.and_time(c.time_at(h))))];
             let start = Some(day.and_time(c.time_at(c.booking_hour())));
-            Some(Resolved { kind: TimeKind::DateTimeRange, values, domain: DomainTime { start, ..DomainTime::default() } })
+            Some(Resolved {
+                kind: TimeKind::DateTimeRange,
+                values,
+                domain: DomainTime { start, ..DomainTime::default() },
+            })
         }
         _ => None,
     }

@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 
 use super::clock::{Clock, Part};
 use super::date::{DateTerm, Period, Spec};
-use crate::time::common::{
-    first_monday_of_month, fmt_date, fmt_datetime, fmt_time, value_map, weekday_in_week, ymd,
-};
+use crate::time::common::{first_monday_of_month, fmt_date, fmt_datetime, fmt_time, value_map, weekday_in_week, ymd};
 use crate::time::{DomainTime, TimeKind};
 
 /// One Recognizers-Text resolution value.
@@ -44,14 +42,17 @@ pub struct DayCandidates {
 /// The candidate days of a day-level term.
 pub fn day_candidates(term: &DateTerm, today: NaiveDate) -> DayCandidates {
     match term {
-        DateTerm::Exact(d) => {
-            DayCandidates { timex: fmt_date(*d), days: vec![*d], booking: Some(*d), lunar: false }
-        }
+        DateTerm::Exact(d) => DayCandidates { timex: fmt_date(*d), days: vec![*d], booking: Some(*d), lunar: false },
         DateTerm::Weekday(w) => {
             let this = weekday_in_week(today, *w, 0);
             let future = if this >= today { this } else { this + Duration::days(7) };
             let past = if this <= today { this } else { this - Duration::days(7) };
-            DayCandidates { timex: format!("XXXX-WXX-{w}"), days: dedup(vec![past, future]), booking: Some(future), lunar: false }
+            DayCandidates {
+                timex: format!("XXXX-WXX-{w}"),
+                days: dedup(vec![past, future]),
+                booking: Some(future),
+                lunar: false,
+            }
         }
         DateTerm::Spec(s) => spec_candidates(s, today),
         DateTerm::Period(_) => DayCandidates { timex: String::new(), days: Vec::new(), booking: None, lunar: false },
@@ -81,8 +82,12 @@ fn spec_candidates(s: &Spec, today: NaiveDate) -> DayCandidates {
         _ => {
             let month_at = |k: i32| crate::time::common::first_of_month_offset(today, k);
             let found = |d: &NaiveDate| d.day() == day;
-            let past = (0..12).filter_map(|k| month_at(-k)).find_map(|f| ymd(f.year(), f.month(), day).filter(|d| found(d) && *d <= today));
-            let future = (0..12).filter_map(month_at).find_map(|f| ymd(f.year(), f.month(), day).filter(|d| found(d) && *d >= today));
+            let past = (0..12)
+                .filter_map(|k| month_at(-k))
+                .find_map(|f| ymd(f.year(), f.month(), day).filter(|d| found(d) && *d <= today));
+            let future = (0..12)
+                .filter_map(month_at)
+                .find_map(|f| ymd(f.year(), f.month(), day).filter(|d| found(d) && *d >= today));
             past.into_iter().chain(future).collect()
         }
     };
@@ -147,10 +152,9 @@ fn month_or_year(s: &Spec, today: NaiveDate) -> Resolved {
     let values = match (s.year, s.month) {
         (Some(y), None) => year_values(y),
         (Some(y), Some(m)) => month_value(&format!("{y:04}-{m:02}"), y, m).into_iter().collect(),
-        (None, Some(m)) => month_years(m, m, today)
-            .into_iter()
-            .filter_map(|y| month_value(&format!("XXXX-{m:02}"), y, m))
-            .collect(),
+        (None, Some(m)) => {
+            month_years(m, m, today).into_iter().filter_map(|y| month_value(&format!("XXXX-{m:02}"), y, m)).collect()
+        }
         (None, None) => Vec::new(),
     };
     range_resolved(values)
@@ -182,7 +186,9 @@ fn range_resolved(values: Values) -> Resolved {
 fn period(p: &Period, today: NaiveDate) -> Resolved {
     match p {
         Period::Year(y) => range_resolved(year_values(*y)),
-        Period::YearToDate(y, to) => range_resolved(ymd(*y, 1, 1).map(|a| range_value(&format!("{y:04}"), a, *to)).into_iter().collect()),
+        Period::YearToDate(y, to) => {
+            range_resolved(ymd(*y, 1, 1).map(|a| range_value(&format!("{y:04}"), a, *to)).into_iter().collect())
+        }
         Period::Week { monday, weekend } => {
             let iso = monday.iso_week();
             let mut timex = format!("{:04}-W{:02}", iso.year(), iso.week());
@@ -271,7 +277,8 @@ pub fn time(c: &Clock, reference: NaiveDateTime) -> Resolved {
 pub fn part_of_day(p: Part, reference: NaiveDateTime) -> Resolved {
     let (a, b) = p.span();
     let timex = format!("T{}", p.timex());
-    let values = vec![value_map(&[("timex", &timex), ("type", "timerange"), ("start", &fmt_time(a)), ("end", &fmt_time(b))])];
+    let values =
+        vec![value_map(&[("timex", &timex), ("type", "timerange"), ("start", &fmt_time(a)), ("end", &fmt_time(b))])];
     let hour = NaiveTime::from_hms_opt(p.default_hour(), 0, 0).unwrap_or(NaiveTime::MIN);
     let start = next_occurrence(hour, reference);
     Resolved { kind: TimeKind::TimeRange, values, domain: DomainTime { start: Some(start), ..DomainTime::default() } }
@@ -285,7 +292,8 @@ pub fn date_time(term: &DateTerm, c: &Clock, today: NaiveDate) -> Resolved {
         for h in clock_hours(c) {
             let timex = format!("{}{}", days.timex, c.timex_at(h));
             let value = fmt_datetime(d.and_time(c.time_at(h)));
-            values.push(with_lunar(value_map(&[("timex", &timex), ("type", "datetime"), ("value", &value)]), days.lunar));
+            values
+                .push(with_lunar(value_map(&[("timex", &timex), ("type", "datetime"), ("value", &value)]), days.lunar));
         }
     }
     if days.days.is_empty() {
