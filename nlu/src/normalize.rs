@@ -360,7 +360,8 @@ fn numeral_value(run: &[char]) -> Option<u64> {
 }
 
 /// Idioms whose numerals are not numbers.
-const IDIOMS: &[&str] = &["乱七八糟", "七上八下", "三三两两", "一五一十", "七七八八", "十全十美", "一一"];
+/// `五一` is the May Day holiday, which the time parser reads by name.
+const IDIOMS: &[&str] = &["五一", "乱七八糟", "七上八下", "三三两两", "一五一十", "七七八八", "十全十美", "一一"];
 
 /// Converts the Chinese numerals that read as numbers into ASCII digits.
 fn numerals(chars: &[Mapped]) -> (Vec<char>, Vec<(usize, usize)>) {

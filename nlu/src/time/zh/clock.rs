@@ -216,7 +216,18 @@ pub fn bare_clock(t: &Text, at: usize) -> Option<(Clock, usize)> {
         return None;
     }
     let mut c = Clock { hour, minute: 0, second: 0, precision: Precision::Hour, part: None, meridiem: None };
-    let end = if t.is(end, ':') { colon_clock(t, end, &mut c)? } else { word_clock(t, end, &mut c)? };
+    let end = if t.is(end, ':') {
+        colon_clock(t, end, &mut c)?
+    } else if let Some(e) = word_clock(t, end, &mut c) {
+        e
+    } else {
+        // `10am`: an hour with only a meridiem.
+        let e = meridiem(t, end, &mut c);
+        if e == end || hour > 12 {
+            return None;
+        }
+        e
+    };
     Some((c, end))
 }
 
@@ -317,6 +328,9 @@ mod tests {
         let (c, _) = parse("凌晨2点").expect("clock");
         assert_eq!(c.hour24(), 2);
         assert!(parse("3点点").is_none());
+        let (c, _) = parse("10pm").expect("clock");
+        assert_eq!(c.hour24(), 22);
+        assert!(parse("10").is_none());
         assert!(parse("时候").is_none());
     }
 

@@ -4,7 +4,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 
 use super::scan::{weekday, Text};
 use crate::time::common::{
-    add_months, first_of_month_offset, iso_week_one, last_of_month, monday_of, weekday_in_week, ymd,
+    add_months, first_of_month_offset, fmt_date, iso_week_one, last_of_month, monday_of, weekday_in_week, ymd,
 };
 
 /// Year, month and day as written; what is missing is unknown (`XXXX`).
@@ -63,6 +63,17 @@ impl DateTerm {
     }
 }
 
+/// The Saturday a booking means by the weekend of the week starting `monday`: that week's,
+/// or the next one's when it is the current week and today is already Saturday or Sunday.
+pub fn weekend_day(monday: NaiveDate, today: NaiveDate) -> NaiveDate {
+    let saturday = monday + Duration::days(5);
+    if monday == monday_of(today) && today.weekday().num_days_from_monday() >= 5 {
+        saturday + Duration::days(7)
+    } else {
+        saturday
+    }
+}
+
 /// Days relative to the reference.
 const RELATIVE_DAYS: &[(&str, i64)] = &[
     ("今天", 0),
@@ -94,6 +105,7 @@ pub fn date_term(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usi
         year_based(t, at, today),
         numeric_date(t, at),
         decade(t, at),
+        holiday(t, at),
     ];
     // The longest wins; on a tie, the first in the list.
     let (term, end) = candidates.into_iter().flatten().fold(None, |best: Option<(DateTerm, usize)>, c| match best {
@@ -207,7 +219,9 @@ fn relative_month(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, us
 fn day_of_month(t: &Text, at: usize) -> Option<(u32, usize)> {
     let (day, end, n) = t.digits(at)?;
     let end = t.lit(end, "日").or_else(|| t.lit(end, "号"))?;
-    (n <= 2 && (1..=31).contains(&day)).then_some((day, end))
+    // `3号楼`, `5号线`, `2号床` are places, not days.
+    let place = t.ends_with(end, "号") && t.at(end).is_some_and(|c| "楼房线门床院机位车店键码字桌台室厅柜".contains(c));
+    (n <= 2 && (1..=31).contains(&day) && !place).then_some((day, end))
 }
 
 /// `上半月`, `下半月`, `上半周`, `下半周` of the current month or week.
@@ -220,7 +234,7 @@ fn half_of_month_or_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateT
             "M" => (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32,
             _ => (end - start).num_days() as i32,
         };
-        let timex = format!("({},{},P{n}{unit})", fmt(start), fmt(end));
+        let timex = format!("({},{},P{n}{unit})", fmt_date(start), fmt_date(end));
         DateTerm::Period(Period::Span { start, end, timex })
     };
     let first = ymd(today.year(), today.month(), 1)?;
@@ -235,10 +249,6 @@ fn half_of_month_or_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateT
         _ => span(add_months(jan, 6)?, add_months(jan, 12)?, "M"),
     };
     Some((term, end))
-}
-
-fn fmt(d: NaiveDate) -> String {
-    crate::time::common::fmt_date(d)
 }
 
 /// Reign eras and their first year.
@@ -377,7 +387,7 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
     let next_jan = ymd(y + 1, 1, 1)?;
     let mid = ymd(y, 7, 1)?;
     let span = |start: NaiveDate, end: NaiveDate, timex: String| DateTerm::Period(Period::Span { start, end, timex });
-    let half = |start, end| span(start, end, format!("({},{},P6M)", fmt(start), fmt(end)));
+    let half = |start, end| span(start, end, format!("({},{},P6M)", fmt_date(start), fmt_date(end)));
     if let Some((k, end)) = t.longest(at, &["上半年", "前半年", "下半年", "后半年"]) {
         return Some((if k < 2 { half(jan, mid) } else { half(mid, next_jan) }, end));
     }
@@ -424,7 +434,7 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
         (_, true) => (jan, jan + Duration::days(n), format!("P{n}D")),
         (_, false) => (next_jan - Duration::days(n), next_jan, format!("P{n}D")),
     };
-    Some((span(start, stop, format!("({},{},{code})", fmt(start), fmt(stop))), end))
+    Some((span(start, stop, format!("({},{},{code})", fmt_date(start), fmt_date(stop))), end))
 }
 
 /// `十月的第一周`.
@@ -461,6 +471,30 @@ fn numeric_date(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
         }
         _ => None,
     }
+}
+
+/// Fixed-date (solar) holidays: (name, month, day).
+const HOLIDAYS: &[(&str, u32, u32)] = &[
+    ("元旦", 1, 1),
+    ("情人节", 2, 14),
+    ("妇女节", 3, 8),
+    ("植树节", 3, 12),
+    ("劳动节", 5, 1),
+    ("五一", 5, 1),
+    ("儿童节", 6, 1),
+    ("教师节", 9, 10),
+    ("国庆节", 10, 1),
+    ("国庆", 10, 1),
+    ("平安夜", 12, 24),
+    ("圣诞节", 12, 25),
+];
+
+/// `国庆节`, `五一`: a day of no particular year.
+fn holiday(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
+    let words: Vec<&str> = HOLIDAYS.iter().map(|(w, _, _)| *w).collect();
+    let (k, end) = t.longest(at, &words)?;
+    let (_, month, day) = HOLIDAYS[k];
+    Some((DateTerm::Spec(Spec { month: Some(month), day: Some(day), ..Spec::default() }), end))
 }
 
 /// `九十年代`, `十九世纪七十年代`.
@@ -507,5 +541,7 @@ mod tests {
         assert_eq!(term("2010/01/29", today), Some((spec(Some(2010), Some(1), Some(29)), 10)));
         assert!(term("888-000-9999", today).is_none());
         assert!(term("12号", today).is_none());
+        assert!(term("3号楼", today).is_none());
+        assert_eq!(term("国庆节", today), Some((spec(None, Some(10), Some(1)), 3)));
     }
 }

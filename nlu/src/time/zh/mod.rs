@@ -66,12 +66,8 @@ fn expression(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
     if !t.is_boundary(at) {
         return None;
     }
-    let candidates = [
-        recurring(t, at, reference),
-        relative(t, at, reference),
-        range::ranged(t, at, reference),
-        duration_alone(t, at),
-    ];
+    let candidates =
+        [recurring(t, at), relative(t, at, reference), range::ranged(t, at, reference), duration_alone(t, at)];
     candidates.into_iter().flatten().fold(None, |best: Option<(usize, Resolved)>, c| match best {
         Some(b) if b.0 >= c.0 => Some(b),
         _ => Some(c),
@@ -121,6 +117,13 @@ pub fn term(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(Term, usiz
         });
     }
     if let Some((day, end)) = date::date_term(t, at, today) {
+        // `周末上午`: the weekend's booking day with a time of day.
+        let day = match day {
+            DateTerm::Period(date::Period::Week { monday, weekend: true }) if followed_by_time(t, end) => {
+                DateTerm::Exact(date::weekend_day(monday, today))
+            }
+            other => other,
+        };
         if day.is_day() {
             let i = t.skip_spaces(end);
             if let Some((c, e)) = clock::clock(t, i) {
@@ -137,6 +140,12 @@ pub fn term(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(Term, usiz
         return Some((Term::Time(c), e));
     }
     clock::part(t, at, false).map(|(p, e)| (Term::Part(p), e))
+}
+
+/// Whether a clock time or a part of day starts at `at`.
+fn followed_by_time(t: &Text, at: usize) -> bool {
+    let i = t.skip_spaces(at);
+    clock::clock(t, i).is_some() || clock::part(t, i, false).is_some()
 }
 
 /// Resolves a term alone.
@@ -228,23 +237,24 @@ fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Res
 }
 
 /// Recurring times: `每天`, `每周`, `每个月`, `每年`, `每周一`, `每周六上午`, `每周一下午八点`.
-fn recurring(t: &Text, at: usize, _reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+fn recurring(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     let i = t.lit(at, "每")?;
+    let i = t.lit(i, "个").unwrap_or(i);
     let (base, mut end) = if let Some(e) = t.lit(i, "周末") {
         ("XXXX-WXX-WE".to_string(), e)
-    } else if let Some((_, e)) = t.longest(i, &["周", "个星期", "星期", "个礼拜", "礼拜"]) {
+    } else if let Some((_, e)) = t.longest(i, &["周", "星期", "礼拜"]) {
         match scan::weekday(t, e) {
             Some((d, e)) => (format!("XXXX-WXX-{d}"), e),
             None => ("P1W".to_string(), e),
         }
     } else if let Some((_, e)) = t.longest(i, &["天", "日"]) {
         ("P1D".to_string(), e)
-    } else if let Some((_, e)) = t.longest(i, &["个月", "月"]) {
+    } else if let Some(e) = t.lit(i, "月") {
         ("P1M".to_string(), e)
     } else if let Some(e) = t.lit(i, "年") {
         ("P1Y".to_string(), e)
     } else {
-        let (_, e) = t.longest(i, &["个小时", "小时"])?;
+        let e = t.lit(i, "小时")?;
         ("PT1H".to_string(), e)
     };
     let mut timex = base.clone();

@@ -1,14 +1,16 @@
 //! Ranges (`下午2点到4点`, `从一月十日到十二日`, `2015年和2018年之间`) and modifiers
 //! (`2018年以前`, `自2016年9月1日起`, `2010-01-01之后`, `下午三点之前`).
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::clock::{Clock, Precision};
 use super::date::{DateTerm, Spec};
 use super::resolve::{self, clock_hours, day_candidates, month_years, next_occurrence, range_value, Resolved, Values};
 use super::scan::Text;
 use super::{resolve_term, term, Term};
-use crate::time::common::{fmt_date, fmt_datetime, fmt_time, timex_clock_span, timex_datetime_full, value_map, ymd};
+use crate::time::common::{
+    fmt_date, fmt_datetime, fmt_time, timex_clock_span, timex_datetime_full, value_map, weekday_in_week, ymd,
+};
 use crate::time::{DomainTime, TimeKind};
 
 /// A modifier of a point in time.
@@ -169,6 +171,14 @@ fn bare_number_range(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(u
 /// Resolves a range of two terms.
 fn range(t1: &Term, t2: &Term, reference: NaiveDateTime, between: bool) -> Option<Resolved> {
     match (t1, t2) {
+        (Term::Date(a @ DateTerm::Exact(first)), Term::Date(DateTerm::Weekday(w))) => {
+            // `下周一到周三`: the end weekday is in the week of the start (or the one after).
+            let mut last = weekday_in_week(*first, *w, 0);
+            if last < *first {
+                last += Duration::days(7);
+            }
+            date_range(a, &DateTerm::Exact(last), reference.date())
+        }
         (Term::Date(a), Term::Date(b)) => date_range(a, b, reference.date()),
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
         (Term::DateTime(d, a), Term::Time(b)) => datetime_range(d, a, None, b, reference),
@@ -181,7 +191,6 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime, between: bool) -> Optio
 
 /// A term as year/month/day fields (a resolved day has all three).
 fn as_spec(d: &DateTerm) -> Option<Spec> {
-    use chrono::Datelike;
     match d {
         DateTerm::Spec(s) => Some(*s),
         DateTerm::Exact(day) => {
@@ -213,7 +222,6 @@ fn endpoint_timex(s: &Spec, year: Option<i32>) -> String {
 }
 
 fn grain_span(a: NaiveDate, b: NaiveDate, grain: Grain) -> String {
-    use chrono::Datelike;
     match grain {
         Grain::Year => format!("P{}Y", b.year() - a.year()),
         Grain::Month => format!("P{}M", (b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32),
@@ -255,10 +263,9 @@ fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> 
             let years: Vec<i32> = if grain == Grain::Month {
                 month_years(sa.month?, sb.month?, today)
             } else {
-                let past =
-                    (0..10).map(|k| today.year_ce() + 1 - k).find(|&y| bounds(y).is_some_and(|(x, _)| x <= today));
+                let past = (0..10).map(|k| today.year() + 1 - k).find(|&y| bounds(y).is_some_and(|(x, _)| x <= today));
                 let future =
-                    (0..10).map(|k| today.year_ce() - 1 + k).find(|&y| bounds(y).is_some_and(|(_, e)| e >= today));
+                    (0..10).map(|k| today.year() - 1 + k).find(|&y| bounds(y).is_some_and(|(_, e)| e >= today));
                 let mut ys: Vec<i32> = past.into_iter().chain(future).collect();
                 ys.dedup();
                 ys
@@ -278,16 +285,6 @@ fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> 
     }
     let date = values.last().and_then(|v| v.get("start")).and_then(|s| s.as_str()).and_then(|s| s.parse().ok());
     Some(Resolved { kind: TimeKind::DateRange, values, domain: DomainTime { date, ..DomainTime::default() } })
-}
-
-trait YearCe {
-    fn year_ce(&self) -> i32;
-}
-
-impl YearCe for NaiveDate {
-    fn year_ce(&self) -> i32 {
-        chrono::Datelike::year(self)
-    }
 }
 
 /// The end hour of a range whose start hour is `start`: an end without a part of day follows

@@ -198,8 +198,8 @@ fn period(p: &Period, today: NaiveDate) -> Resolved {
                 start = *monday + Duration::days(5);
             }
             let mut r = range_resolved(vec![range_value(&timex, start, *monday + Duration::days(7))]);
-            if *weekend && *monday <= today && today.weekday().num_days_from_monday() >= 5 {
-                r.domain.date = Some(start + Duration::days(7));
+            if *weekend {
+                r.domain.date = Some(super::date::weekend_day(*monday, today));
             }
             r
         }

@@ -87,12 +87,31 @@ fn ranges_set_start_end_and_duration() {
 }
 
 #[test]
+fn weekday_ranges_and_weekend_times() {
+    let e = one("下周一到周三都可以");
+    assert_eq!((e.kind, e.text.as_str()), (TimeKind::DateRange, "下周一到周三"));
+    assert_eq!(e.domain.date, Some(day("2026-03-09")));
+    assert_eq!(one("周末上午来").domain.start, Some(at("2026-03-07T09:00")));
+    assert_eq!(one("周三下午2:30-4:30").domain.end, Some(at("2026-03-11T16:30")));
+}
+
+#[test]
+fn mixed_width_and_scripts() {
+    assert_eq!(one("明天下午３：３０").domain.start, Some(at("2026-03-06T15:30")));
+    assert_eq!(one("週六上午十點").domain.start, Some(at("2026-03-07T10:00")));
+    assert_eq!(one("tomorrow 明天10am").domain.start, Some(at("2026-03-06T10:00")));
+    assert_eq!(one("国庆节").domain.date, Some(day("2026-10-01")));
+}
+
+#[test]
 fn durations_and_recurring_times() {
     assert_eq!(one("大概要3个小时").domain.duration_minutes, Some(180));
     assert_eq!(one("半小时").domain.duration_minutes, Some(30));
     assert_eq!(one("两天").domain.duration_minutes, Some(2 * 24 * 60));
     assert_eq!(one("每周六上午").domain.recurring.as_deref(), Some("XXXX-WXX-6TMO"));
     assert_eq!(one("每天").domain.recurring.as_deref(), Some("P1D"));
+    assert_eq!(one("每个周末").domain.recurring.as_deref(), Some("XXXX-WXX-WE"));
+    assert_eq!(one("每周二下午三点").domain.recurring.as_deref(), Some("XXXX-WXX-2T15"));
 }
 
 #[test]
@@ -106,7 +125,17 @@ fn spans_point_into_the_original_text() {
 
 #[test]
 fn words_that_are_not_times() {
-    for text in ["我们一起打扫", "等一下", "万一下雨", "快一点", "一定要干净", "十分感谢"] {
+    for text in [
+        "我们一起打扫",
+        "等一下",
+        "万一下雨",
+        "快一点",
+        "一定要干净",
+        "十分感谢",
+        "我家3号楼",
+        "三室一厅",
+        "一百二十块",
+    ] {
         assert!(parse(text, reference()).is_empty(), "{text}");
     }
 }
