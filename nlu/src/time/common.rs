@@ -26,8 +26,8 @@ pub fn ymd(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
 
 /// The first day of the month `months` after (or before) the month of `date`.
 pub fn first_of_month_offset(date: NaiveDate, months: i32) -> Option<NaiveDate> {
-    let index = date.year() * 12 + date.month0() as i32 + months;
-    ymd(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1)
+    let index = i64::from(date.year()) * 12 + i64::from(date.month0()) + i64::from(months);
+    ymd(i32::try_from(index.div_euclid(12)).ok()?, index.rem_euclid(12) as u32 + 1, 1)
 }
 
 /// `date` shifted by whole months, the day clamped to the month's length.
@@ -128,6 +128,7 @@ mod tests {
         assert_eq!(add_months(d(2026, 1, 31), 1), Some(d(2026, 2, 28)));
         assert_eq!(add_months(d(2026, 1, 15), -2), Some(d(2025, 11, 15)));
         assert_eq!(last_of_month(d(2024, 2, 3)), Some(d(2024, 2, 29)));
+        assert_eq!(add_months(d(2024, 2, 3), i32::MAX), None);
     }
 
     #[test]

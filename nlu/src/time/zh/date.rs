@@ -276,7 +276,7 @@ fn year(t: &Text, at: usize, today: NaiveDate) -> Option<(i32, bool, usize)> {
     if let Some((k, i)) = t.longest(at, &era_words) {
         let (n, i) = match t.lit(i, "元") {
             Some(e) => (1, e),
-            None => t.digits(i).map(|(n, e, _)| (n as i32, e))?,
+            None => t.digits(i).filter(|(n, _, _)| *n <= 300).map(|(n, e, _)| (n as i32, e))?,
         };
         return Some((ERAS[k].1 + n - 1, false, t.lit(i, "年")?));
     }
@@ -409,6 +409,9 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
     if let Some(j) = t.lit(i, "第") {
         let (n, j, _) = t.digits(j)?;
         if let Some(end) = t.lit(j, "周").or_else(|| t.lit(j, "个星期")) {
+            if !(1..=53).contains(&n) {
+                return None;
+            }
             let start = iso_week_one(y)? + Duration::weeks(n as i64 - 1);
             return Some((span(start, start + Duration::weeks(1), format!("{y:04}-W{n:02}")), end));
         }
@@ -422,7 +425,7 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
         None => return None,
     };
     let j = t.skip_spaces(j);
-    let (n, j, _) = t.digits(j)?;
+    let (n, j, _) = t.digits(j).filter(|(n, _, _)| (1..=366).contains(n))?;
     let j = t.skip_spaces(j);
     let (unit, end) = t.longest(j, &["周", "个星期", "个月", "天"])?;
     let n = n as i64;
@@ -499,7 +502,8 @@ fn holiday(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
 
 /// `九十年代`, `十九世纪七十年代`.
 fn decade(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
-    let (century, i) = match t.digits(at).and_then(|(c, e, _)| t.lit(e, "世纪").map(|e| (c, e))) {
+    let century_digits = t.digits(at).filter(|(c, _, _)| (1..=30).contains(c));
+    let (century, i) = match century_digits.and_then(|(c, e, _)| t.lit(e, "世纪").map(|e| (c, e))) {
         Some((c, e)) => (Some(c as i32), e),
         None => (None, at),
     };

@@ -132,9 +132,12 @@ impl Dur {
         let calendar_seconds = self.amounts[Unit::Year as usize] * Unit::Year.seconds()
             + self.amounts[Unit::Month as usize] * Unit::Month.seconds();
         let rest_seconds = self.seconds() - calendar_seconds + (months - whole_months) * Unit::Month.seconds();
+        if whole_months.abs() > 1e6 || rest_seconds.abs() > 1e12 {
+            return None; // beyond any calendar
+        }
         let date = add_months(from.date(), (sign * whole_months) as i32)?;
         let shifted = date.and_time(from.time());
-        shifted.checked_add_signed(Duration::seconds((sign * rest_seconds).round() as i64))
+        shifted.checked_add_signed(Duration::try_seconds((sign * rest_seconds).round() as i64)?)
     }
 }
 

@@ -142,7 +142,9 @@ fn words_that_are_not_times() {
 
 proptest::proptest! {
     #[test]
-    fn never_panics_and_spans_are_valid(s in "[0-9一二三四五六七八九十两半点号月年日天周星期上下午晚早明后今去每个小时分刻到至从之前后:/. a-z-]{0,30}") {
+    fn never_panics_and_spans_are_valid(
+        s in "[0-9一二三四五六七八九十百千万两零半点号月年日天周星期上下午晚早明后今去每个小时分钟刻到至从自之前后以或及开始起间和第的世纪代康熙农历初最末底还剩过去:/. ａ１：a-z-]{0,30}"
+    ) {
         let found = parse(&s, reference());
         let len = s.chars().count();
         let mut last_end: Option<usize> = None;
@@ -152,6 +154,36 @@ proptest::proptest! {
             let text: String = s.chars().skip(e.start).take(e.end + 1 - e.start).collect();
             proptest::prop_assert_eq!(&text, &e.text);
             last_end = Some(e.end);
+        }
+    }
+}
+
+#[test]
+fn extreme_numbers_do_not_panic() {
+    let texts = [
+        "999999999个月前",
+        "999999999年后",
+        "过去999999999年",
+        "之后999999999小时",
+        "还剩999999999周",
+        "康熙300年",
+        "30世纪90年代",
+        "9999年的第53周",
+        "9999年的最后366天",
+        "9999年12月31日到1月1日",
+        "9999年12月31日晚上11点到1点",
+        "0年",
+        "00年",
+        "24:59",
+        "24点",
+        "0点0分0秒",
+        "99/99/9999",
+        "1.5.2",
+        "0.000000001天",
+    ];
+    for text in texts {
+        for reference in [reference(), at("9999-12-31T23:59"), at("0001-01-01T00:00")] {
+            let _ = parse(text, reference);
         }
     }
 }
