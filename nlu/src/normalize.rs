@@ -302,6 +302,9 @@ fn is_number_in_context(chars: &[Mapped], start: usize, end: usize) -> bool {
             || starts_with_at(chars, end, "分钟");
     }
     if c == '一' && starts_with_at(chars, end, "点") {
+        if starts_with_at(chars, end, "点点") || starts_with_at(chars, end, "点儿") {
+            return false; // `一点点`, `一点儿`: a little
+        }
         let strong =
             chars.get(end + 1).is_some_and(|m| m.0 == '半' || m.0 == '钟' || m.0.is_ascii_digit() || is_numeral(m.0));
         let before = start.checked_sub(1).map(|i| chars[i].0);
@@ -452,6 +455,8 @@ mod tests {
         assert_eq!(norm("万一下雨"), "万一下雨");
         assert_eq!(norm("一定要来"), "一定要来");
         assert_eq!(norm("快一点"), "快一点");
+        assert_eq!(norm("一点点"), "一点点");
+        assert_eq!(norm("明天一点"), "明天1点");
         assert_eq!(norm("十分感谢"), "十分感谢");
         assert_eq!(norm("乱七八糟"), "乱七八糟");
         assert_eq!(norm("星期一"), "星期1");

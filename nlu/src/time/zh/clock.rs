@@ -113,8 +113,7 @@ const PART_WORDS: &[(&str, Part)] = &[
 
 /// A part-of-day word at `at`; `short` also accepts the one-char `早` / `晚` (after a date).
 pub fn part(t: &Text, at: usize, short: bool) -> Option<(Part, usize)> {
-    let words: Vec<&str> = PART_WORDS.iter().map(|(w, _)| *w).collect();
-    if let Some((k, end)) = t.longest(at, &words) {
+    if let Some((k, end)) = t.longest(at, PART_WORDS) {
         return Some((PART_WORDS[k].1, end));
     }
     match t.at(at)? {

@@ -133,8 +133,7 @@ fn relative_day(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usiz
     if NOT_DAYS.iter().any(|w| t.lit(at, w).is_some()) {
         return None;
     }
-    let words: Vec<&str> = RELATIVE_DAYS.iter().map(|(w, _)| *w).collect();
-    let (k, end) = t.longest(at, &words)?;
+    let (k, end) = t.longest(at, RELATIVE_DAYS)?;
     Some((DateTerm::Exact(today + Duration::days(RELATIVE_DAYS[k].1)), end))
 }
 
@@ -155,8 +154,7 @@ const WEEK_PREFIXES: &[(&str, i64)] = &[
 
 /// `下周三`, `这周六`, `上上个周末`, `下下周`, `周三`, `周末`.
 fn relative_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
-    let words: Vec<&str> = WEEK_PREFIXES.iter().map(|(w, _)| *w).collect();
-    let (offset, i) = match t.longest(at, &words) {
+    let (offset, i) = match t.longest(at, WEEK_PREFIXES) {
         Some((k, end)) => (Some(WEEK_PREFIXES[k].1), end),
         None => (None, at),
     };
@@ -196,8 +194,7 @@ const MONTH_WORDS: &[(&str, i32)] = &[
 
 /// `本月十日`, `下个月5号`, `上个月`, `月底`, `下个月底`.
 fn relative_month(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
-    let words: Vec<&str> = MONTH_WORDS.iter().map(|(w, _)| *w).collect();
-    let (k, i) = t.longest(at, &words)?;
+    let (k, i) = t.longest(at, MONTH_WORDS)?;
     let first = first_of_month_offset(today, MONTH_WORDS[k].1)?;
     if let Some(end) = t.lit(i, "底").or_else(|| t.lit(i, "末")) {
         return Some((DateTerm::Exact(last_of_month(first)?), end));
@@ -268,12 +265,10 @@ const YEAR_WORDS: &[(&str, i32)] = &[("今年", 0), ("明年", 1), ("去年", -1
 
 /// A year: `2016年`, `08年`, `明年`, `康熙三年`: (year, relative word?, end).
 fn year(t: &Text, at: usize, today: NaiveDate) -> Option<(i32, bool, usize)> {
-    let words: Vec<&str> = YEAR_WORDS.iter().map(|(w, _)| *w).collect();
-    if let Some((k, end)) = t.longest(at, &words) {
+    if let Some((k, end)) = t.longest(at, YEAR_WORDS) {
         return Some((today.year() + YEAR_WORDS[k].1, true, end));
     }
-    let era_words: Vec<&str> = ERAS.iter().map(|(w, _)| *w).collect();
-    if let Some((k, i)) = t.longest(at, &era_words) {
+    if let Some((k, i)) = t.longest(at, ERAS) {
         let (n, i) = match t.lit(i, "元") {
             Some(e) => (1, e),
             None => t.digits(i).filter(|(n, _, _)| *n <= 300).map(|(n, e, _)| (n as i32, e))?,
@@ -401,8 +396,7 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
         ("冬天", "WI"),
         ("冬季", "WI"),
     ];
-    let season_words: Vec<&str> = SEASONS.iter().map(|(w, _)| *w).collect();
-    if let Some((k, end)) = t.longest(at, &season_words) {
+    if let Some((k, end)) = t.longest(at, SEASONS) {
         return Some((DateTerm::Period(Period::Unresolved(format!("{y:04}-{}", SEASONS[k].1))), end));
     }
     let i = t.lit(at, "的").unwrap_or(at);
@@ -494,8 +488,7 @@ const HOLIDAYS: &[(&str, u32, u32)] = &[
 
 /// `国庆节`, `五一`: a day of no particular year.
 fn holiday(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
-    let words: Vec<&str> = HOLIDAYS.iter().map(|(w, _, _)| *w).collect();
-    let (k, end) = t.longest(at, &words)?;
+    let (k, end) = t.longest(at, HOLIDAYS)?;
     let (_, month, day) = HOLIDAYS[k];
     Some((DateTerm::Spec(Spec { month: Some(month), day: Some(day), ..Spec::default() }), end))
 }

@@ -178,8 +178,7 @@ fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
         Some(e) if n >= 1.0 => (0.5, e),
         _ => (0.0, i),
     };
-    let words: Vec<&str> = UNIT_WORDS.iter().map(|(w, _, _)| *w).collect();
-    let (k, mut end) = t.longest(i, &words)?;
+    let (k, mut end) = t.longest(i, UNIT_WORDS)?;
     let (_, unit, may_start) = UNIT_WORDS[k];
     if first && !may_start {
         return None;

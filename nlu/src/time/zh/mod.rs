@@ -104,8 +104,7 @@ const DAY_PARTS: &[(&str, i64, Part)] = &[
 /// A term at `at`: (term, end).
 pub fn term(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(Term, usize)> {
     let today = reference.date();
-    let words: Vec<&str> = DAY_PARTS.iter().map(|(w, _, _)| *w).collect();
-    if let Some((k, end)) = t.longest(at, &words) {
+    if let Some((k, end)) = t.longest(at, DAY_PARTS) {
         let (_, days, part) = DAY_PARTS[k];
         let day = DateTerm::Exact(today + chrono::Duration::days(days));
         return Some(match clock::bare_clock(t, end) {

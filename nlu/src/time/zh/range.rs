@@ -74,8 +74,7 @@ const SUFFIXES: &[(&str, Mod)] = &[
 
 /// A term, possibly a range or modified: (end, resolution).
 pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
-    let words: Vec<&str> = PREFIXES.iter().map(|(w, _)| *w).collect();
-    let (prefix, i) = match t.longest(at, &words) {
+    let (prefix, i) = match t.longest(at, PREFIXES) {
         Some((k, e)) => (Some(PREFIXES[k].1), e),
         None => (None, at),
     };
@@ -100,8 +99,7 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
             }
         }
     }
-    let suffix_words: Vec<&str> = SUFFIXES.iter().map(|(w, _)| *w).collect();
-    let suffix = t.longest(t.skip_spaces(j), &suffix_words).map(|(k, e)| (SUFFIXES[k].1, e)).or_else(|| {
+    let suffix = t.longest(t.skip_spaces(j), SUFFIXES).map(|(k, e)| (SUFFIXES[k].1, e)).or_else(|| {
         let year_only = matches!(&t1, Term::Date(DateTerm::Spec(Spec { year: Some(_), month: None, day: None, .. })));
         let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only)?;
         Some((if k == 0 { Mod::Before } else { Mod::After }, e))

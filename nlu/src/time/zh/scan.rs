@@ -40,12 +40,10 @@ impl<'a> Text<'a> {
         Some(i)
     }
 
-    /// The longest of `words` written at `at`: (index in `words`, end).
-    pub fn longest(&self, at: usize, words: &[&str]) -> Option<(usize, usize)> {
-        words
-            .iter()
-            .enumerate()
-            .filter_map(|(k, w)| self.lit(at, w).map(|end| (k, end)))
+    /// The longest word of `table` written at `at`: (index in `table`, end); the first on a tie.
+    pub fn longest<W: WordTable + ?Sized>(&self, at: usize, table: &W) -> Option<(usize, usize)> {
+        (0..table.entries())
+            .filter_map(|k| self.lit(at, table.word(k)).map(|end| (k, end)))
             .max_by_key(|&(k, end)| (end, std::cmp::Reverse(k)))
     }
 
@@ -98,6 +96,50 @@ impl<'a> Text<'a> {
             (Some(p), Some(c)) if c.is_ascii_alphanumeric() => !(p.is_ascii_alphanumeric() || p == '.' || p == ':'),
             _ => true,
         }
+    }
+}
+
+/// A table whose entries are, or start with, a word (so lookups need no word list).
+pub trait WordTable {
+    /// Number of entries.
+    fn entries(&self) -> usize;
+    /// The word of entry `k`.
+    fn word(&self, k: usize) -> &str;
+}
+
+impl<const N: usize> WordTable for [&str; N] {
+    fn entries(&self) -> usize {
+        N
+    }
+    fn word(&self, k: usize) -> &str {
+        self[k]
+    }
+}
+
+impl WordTable for [&str] {
+    fn entries(&self) -> usize {
+        self.len()
+    }
+    fn word(&self, k: usize) -> &str {
+        self[k]
+    }
+}
+
+impl<T> WordTable for [(&str, T)] {
+    fn entries(&self) -> usize {
+        self.len()
+    }
+    fn word(&self, k: usize) -> &str {
+        self[k].0
+    }
+}
+
+impl<A, B> WordTable for [(&str, A, B)] {
+    fn entries(&self) -> usize {
+        self.len()
+    }
+    fn word(&self, k: usize) -> &str {
+        self[k].0
     }
 }
 
