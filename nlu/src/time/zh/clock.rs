@@ -195,14 +195,17 @@ impl Clock {
 }
 
 /// A clock time at `at`, with an optional part of day before it: `下午3点半`, `10:30`, `15时20分`.
+///
+/// The one-char parts `早` / `晚` count here too (`晚8点`), and a trailing `左右` ("about") is
+/// part of the expression but changes nothing.
 pub fn clock(t: &Text, at: usize) -> Option<(Clock, usize)> {
-    let (part, start) = match part(t, at, false) {
+    let (part, start) = match part(t, at, false).or_else(|| part(t, at, true)) {
         Some((p, end)) => (Some(p), end),
         None => (None, at),
     };
     let (mut c, end) = bare_clock(t, start)?;
     c.part = part;
-    Some((c, end))
+    Some((c, t.lit(end, "左右").unwrap_or(end)))
 }
 
 /// A clock time without a part of day.
@@ -324,6 +327,8 @@ mod tests {
         assert_eq!((c.hour, c.minute, c.is_ambiguous()), (2, 15, true));
         let (c, _) = parse("11:30:10 p.m.").expect("clock");
         assert_eq!((c.hour24(), c.second, c.precision), (23, 10, Precision::Second));
+        let (c, end) = parse("晚8点左右").expect("clock");
+        assert_eq!((c.hour24(), end), (20, 5));
         let (c, _) = parse("凌晨2点").expect("clock");
         assert_eq!(c.hour24(), 2);
         assert!(parse("3点点").is_none());

@@ -124,7 +124,7 @@ pub fn term(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(Term, usiz
             other => other,
         };
         if day.is_day() {
-            let i = t.skip_spaces(end);
+            let i = about(t, t.skip_spaces(end));
             if let Some((c, e)) = clock::clock(t, i) {
                 return Some((Term::DateTime(day, c), e));
             }
@@ -134,11 +134,15 @@ pub fn term(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(Term, usiz
         }
         return Some((Term::Date(day), end));
     }
-    let i = t.longest(at, &["大约", "大概", "约"]).map_or(at, |(_, e)| e);
-    if let Some((c, e)) = clock::clock(t, i) {
+    if let Some((c, e)) = clock::clock(t, about(t, at)) {
         return Some((Term::Time(c), e));
     }
     clock::part(t, at, false).map(|(p, e)| (Term::Part(p), e))
+}
+
+/// Skips `大约` / `大概` / `约` ("about") before a time.
+fn about(t: &Text, at: usize) -> usize {
+    t.longest(at, &["大约", "大概", "约"]).map_or(at, |(_, e)| e)
 }
 
 /// Whether a clock time or a part of day starts at `at`.

@@ -180,6 +180,10 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime, between: bool) -> Optio
         (Term::Date(a), Term::Date(b)) => date_range(a, b, reference.date()),
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
         (Term::DateTime(d, a), Term::Time(b)) => datetime_range(d, a, None, b, reference),
+        (Term::Time(a), Term::DateTime(d, b)) => {
+            // `2点-明天4点`: the start is today.
+            datetime_range(&DateTerm::Exact(reference.date()), a, Some(d), b, reference)
+        }
         (Term::DateTime(d1, a), Term::DateTime(d2, b)) if !between || d1 != d2 => {
             datetime_range(d1, a, Some(d2), b, reference)
         }
@@ -291,7 +295,7 @@ fn end_hour(b: &Clock, start: u32) -> u32 {
     if b.part.is_some() || b.meridiem.is_some() {
         return b.hour24();
     }
-    if start >= 12 && b.hour < 12 && b.hour + 12 > start {
+    if start >= 12 && b.hour < 12 && b.hour + 12 >= start {
         b.hour + 12
     } else {
         b.hour % 24
