@@ -363,8 +363,9 @@ fn numeral_value(run: &[char]) -> Option<u64> {
 }
 
 /// Idioms whose numerals are not numbers.
-/// `五一` is the May Day holiday, which the time parser reads by name.
-const IDIOMS: &[&str] = &["五一", "乱七八糟", "七上八下", "三三两两", "一五一十", "七七八八", "十全十美", "一一"];
+/// `五一` and `双十一` are holidays, which the time parser reads by name.
+const IDIOMS: &[&str] =
+    &["五一", "双十一", "乱七八糟", "七上八下", "三三两两", "一五一十", "七七八八", "十全十美", "一一"];
 
 /// Converts the Chinese numerals that read as numbers into ASCII digits.
 fn numerals(chars: &[Mapped]) -> (Vec<char>, Vec<(usize, usize)>) {
@@ -389,7 +390,11 @@ fn numerals(chars: &[Mapped]) -> (Vec<char>, Vec<(usize, usize)>) {
             (i.saturating_sub(n)..=i).any(|s| starts_with_at(chars, s, w) && s + n > i)
         });
         let run: Vec<char> = chars[i..end].iter().map(|m| m.0).collect();
-        let digits = if in_idiom || !is_number_in_context(chars, i, end) { None } else { numeral_digits(&run) };
+        // Next to ASCII digits a converted run would merge into another number (`29五点` → `295点`).
+        let next_to_digit = i.checked_sub(1).is_some_and(|p| chars[p].0.is_ascii_digit())
+            || chars.get(end).is_some_and(|m| m.0.is_ascii_digit());
+        let keep = in_idiom || next_to_digit || !is_number_in_context(chars, i, end);
+        let digits = if keep { None } else { numeral_digits(&run) };
         match digits {
             Some(d) => {
                 let span = (chars[i].1, chars[end - 1].2);
@@ -460,6 +465,7 @@ mod tests {
         assert_eq!(norm("十分感谢"), "十分感谢");
         assert_eq!(norm("乱七八糟"), "乱七八糟");
         assert_eq!(norm("星期一"), "星期1");
+        assert_eq!(norm("29五点"), "29五点");
     }
 
     #[test]

@@ -104,7 +104,8 @@ pub fn date_term(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usi
         half_of_month_or_week(t, at, today),
         year_based(t, at, today),
         numeric_date(t, at),
-        decade(t, at),
+        decade(t, at, today),
+        relative_quarter(t, at, today),
         holiday(t, at),
     ];
     // The longest wins; on a tie, the first in the list.
@@ -281,7 +282,7 @@ fn year(t: &Text, at: usize, today: NaiveDate) -> Option<(i32, bool, usize)> {
         return None;
     }
     let year = match digits {
-        4 => n as i32,
+        3 | 4 => n as i32,
         2 if n < 50 => 2000 + n as i32,
         2 => 1900 + n as i32,
         _ => return None,
@@ -296,6 +297,10 @@ fn month(t: &Text, at: usize) -> Option<(u32, bool, usize)> {
     }
     if let Some(end) = t.lit(at, "腊月") {
         return Some((12, true, end));
+    }
+    if let Some(end) = t.lit(at, "大年") {
+        // `大年初一`, `大年三十`: only with a day (checked by the caller).
+        return Some((1, true, end));
     }
     let (m, i, n) = t.digits(at)?;
     let end = t.lit(i, "月")?;
@@ -336,16 +341,22 @@ fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)
         relative_year = relative;
         i = end;
     }
+    if let Some(e) = t.lit(i, "农历").filter(|_| spec.year.is_some()) {
+        spec.lunar = true;
+        i = e;
+    }
     let month_at = t.skip_spaces(i);
-    if let Some((m, lunar, end)) = month(t, month_at) {
+    let this_month = t.longest(month_at, &["本月", "这个月"]).filter(|_| spec.year.is_some());
+    if let Some((_, end)) = this_month {
+        spec.month = Some(today.month());
+        i = end;
+    } else if let Some((m, lunar, end)) = month(t, month_at) {
         spec.month = Some(m);
         spec.lunar |= lunar;
         i = end;
     } else if spec.year.is_some() {
-        if let Some(end) = t.lit(i, "大年") {
-            if let Some((30, e, 2)) = t.digits(end) {
-                return Some((DateTerm::Spec(Spec { month: Some(1), day: Some(30), lunar: true, ..spec }), e));
-            }
+        if let Some((DateTerm::Spec(h), end)) = holiday(t, i) {
+            return Some((DateTerm::Spec(Spec { year: spec.year, ..h }), end));
         }
         let y = spec.year?;
         if let Some(found) = year_part(t, i, y) {
@@ -361,6 +372,9 @@ fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)
             spec.day = Some(d);
             spec.lunar |= lunar;
             return Some((DateTerm::Spec(spec), end));
+        }
+        if t.ends_with(i, "大年") {
+            return None;
         }
         if spec.year.is_none() {
             if let Some(found) = month_week(t, i, spec.month?) {
@@ -402,6 +416,9 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
     let i = t.lit(at, "的").unwrap_or(at);
     if let Some(j) = t.lit(i, "第") {
         let (n, j, _) = t.digits(j)?;
+        if let Some(end) = t.lit(j, "季度") {
+            return (1..=4).contains(&n).then_some((quarter(y, n)?, end));
+        }
         if let Some(end) = t.lit(j, "周").or_else(|| t.lit(j, "个星期")) {
             if !(1..=53).contains(&n) {
                 return None;
@@ -434,6 +451,30 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
     Some((span(start, stop, format!("({},{},{code})", fmt_date(start), fmt_date(stop))), end))
 }
 
+/// Quarter `n` (1–4) of year `y`.
+fn quarter(y: i32, n: u32) -> Option<DateTerm> {
+    let start = ymd(y, 3 * n - 2, 1)?;
+    let end = add_months(start, 3)?;
+    let timex = format!("({},{},P3M)", fmt_date(start), fmt_date(end));
+    Some(DateTerm::Period(Period::Span { start, end, timex }))
+}
+
+/// `本季度`, `上个季度`, `下季度`.
+fn relative_quarter(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    const WORDS: &[(&str, i32)] = &[
+        ("本季度", 0),
+        ("这个季度", 0),
+        ("这季度", 0),
+        ("上季度", -1),
+        ("上个季度", -1),
+        ("下季度", 1),
+        ("下个季度", 1),
+    ];
+    let (k, end) = t.longest(at, WORDS)?;
+    let index = today.year() * 4 + (today.month0() / 3) as i32 + WORDS[k].1;
+    Some((quarter(index.div_euclid(4), index.rem_euclid(4) as u32 + 1)?, end))
+}
+
 /// `十月的第一周`.
 fn month_week(t: &Text, at: usize, month: u32) -> Option<(DateTerm, usize)> {
     let i = t.lit(at, "的").unwrap_or(at);
@@ -443,62 +484,99 @@ fn month_week(t: &Text, at: usize, month: u32) -> Option<(DateTerm, usize)> {
     (1..=5).contains(&n).then_some((DateTerm::Period(Period::MonthWeek { month, week: n }), end))
 }
 
-/// `2010/01/29`, `2010.01.29`, `2012-01-01`, `12-11-10`, `12/1`, `1/2/2020` (day/month/year).
-fn numeric_date(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
-    let (a, i, na) = t.digits(at)?;
-    let sep = t.at(i).filter(|c| matches!(c, '/' | '.' | '-'))?;
-    let (b, j, nb) = t.digits(i + 1)?;
-    let third = if t.is(j, sep) { t.digits(j + 1) } else { None };
-    let exact = |y: u32, m: u32, d: u32, end: usize| {
-        let valid = (1..=12).contains(&m) && (1..=31).contains(&d);
-        valid
-            .then_some((DateTerm::Spec(Spec { year: Some(y as i32), month: Some(m), day: Some(d), lunar: false }), end))
-    };
-    let glued = |end: usize| t.at(end).is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | '/'));
-    match third {
-        Some((c, end, nc)) if !glued(end) || (sep == '-' && t.is(end, '-')) => match (na, nb, nc) {
-            (4, 1..=2, 1..=2) => exact(a, b, c, end),
-            (1..=2, 1..=2, 4) if sep == '/' => exact(c, b, a, end),
-            (2, 2, 2) if sep == '-' => exact(2000 + a, b, c, end),
-            _ => None,
-        },
-        None if sep == '/' && na <= 2 && nb <= 2 && !glued(j) => {
-            let valid = (1..=12).contains(&a) && (1..=31).contains(&b);
-            valid.then_some((DateTerm::Spec(Spec { month: Some(a), day: Some(b), ..Spec::default() }), j))
-        }
-        _ => None,
+/// A two-digit year: 20xx below 50, else 19xx.
+fn full_year(y: u32, digits: usize) -> u32 {
+    match digits {
+        1 | 2 if y < 50 => 2000 + y,
+        1 | 2 => 1900 + y,
+        _ => y,
     }
 }
 
-/// Fixed-date (solar) holidays: (name, month, day).
-const HOLIDAYS: &[(&str, u32, u32)] = &[
-    ("元旦", 1, 1),
-    ("情人节", 2, 14),
-    ("妇女节", 3, 8),
-    ("植树节", 3, 12),
-    ("劳动节", 5, 1),
-    ("五一", 5, 1),
-    ("儿童节", 6, 1),
-    ("教师节", 9, 10),
-    ("国庆节", 10, 1),
-    ("国庆", 10, 1),
-    ("平安夜", 12, 24),
-    ("圣诞节", 12, 25),
-];
-
-/// `国庆节`, `五一`: a day of no particular year.
-fn holiday(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
-    let (k, end) = t.longest(at, HOLIDAYS)?;
-    let (_, month, day) = HOLIDAYS[k];
-    Some((DateTerm::Spec(Spec { month: Some(month), day: Some(day), ..Spec::default() }), end))
+/// Numeric dates: year first (`2010/01/29`, `2010.01.29`, `2012-01-01`, `2010 01 29`, `12-11-10`,
+/// `27-7-3`), day first (`1/2/2020`, `13.5.2015`, `3-7-07`, `05/05/89`), or month/day (`12/1`).
+/// Dots need a four-digit year (`1.5.2` is a version), spaces a leading one.
+fn numeric_date(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
+    let (a, i, na) = t.digits(at)?;
+    let sep = t.at(i).filter(|c| matches!(c, '/' | '.' | '-' | ' '))?;
+    let (b, j, nb) = t.digits(i + 1)?;
+    let glued = |end: usize| t.at(end).is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | '/' | ':'));
+    let Some((c, end, nc)) = t.digits(j + 1).filter(|_| t.is(j, sep)) else {
+        let month_day = sep == '/' && na <= 2 && nb <= 2 && !glued(j) && (1..=12).contains(&a) && (1..=31).contains(&b);
+        return month_day.then_some((DateTerm::Spec(Spec { month: Some(a), day: Some(b), ..Spec::default() }), j));
+    };
+    if glued(end) || nb > 2 {
+        return None;
+    }
+    let (y, m, d) = match (na, nc) {
+        (4, 1..=2) => (a, b, c),
+        (1..=2, 4) if sep != ' ' => (c, b, a),
+        (1..=2, 1..=2) if matches!(sep, '/' | '-') => {
+            let year_first = nc == 1 || (na == 2 && c <= 31 && sep == '-');
+            if year_first {
+                (full_year(a, na), b, c)
+            } else {
+                (full_year(c, nc), b, a)
+            }
+        }
+        _ => return None,
+    };
+    let valid = (1..=12).contains(&m) && (1..=31).contains(&d);
+    valid.then_some((DateTerm::Spec(Spec { year: Some(y as i32), month: Some(m), day: Some(d), lunar: false }), end))
 }
 
-/// `九十年代`, `十九世纪七十年代`.
-fn decade(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
+/// Fixed-date holidays: (name, month, day, lunar).
+const HOLIDAYS: &[(&str, (u32, u32, bool))] = &[
+    ("元旦", (1, 1, false)),
+    ("元旦节", (1, 1, false)),
+    ("新年", (1, 1, false)),
+    ("情人节", (2, 14, false)),
+    ("女生节", (3, 7, false)),
+    ("妇女节", (3, 8, false)),
+    ("植树节", (3, 12, false)),
+    ("愚人节", (4, 1, false)),
+    ("清明", (4, 4, false)),
+    ("清明节", (4, 4, false)),
+    ("劳动节", (5, 1, false)),
+    ("五一", (5, 1, false)),
+    ("青年节", (5, 4, false)),
+    ("儿童节", (6, 1, false)),
+    ("建党节", (7, 1, false)),
+    ("建军节", (8, 1, false)),
+    ("教师节", (9, 10, false)),
+    ("国庆节", (10, 1, false)),
+    ("国庆", (10, 1, false)),
+    ("万圣节", (10, 31, false)),
+    ("光棍节", (11, 11, false)),
+    ("双十一", (11, 11, false)),
+    ("平安夜", (12, 24, false)),
+    ("圣诞节", (12, 25, false)),
+    ("春节", (1, 1, true)),
+    ("元宵节", (1, 15, true)),
+    ("端午", (5, 5, true)),
+    ("端午节", (5, 5, true)),
+    ("中秋", (8, 15, true)),
+    ("中秋节", (8, 15, true)),
+    ("重阳节", (9, 9, true)),
+];
+
+/// `国庆节`, `五一`, `中秋节` (lunar): a day of no particular year.
+fn holiday(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
+    let (k, end) = t.longest(at, HOLIDAYS)?;
+    let (_, (month, day, lunar)) = HOLIDAYS[k];
+    Some((DateTerm::Spec(Spec { month: Some(month), day: Some(day), lunar, ..Spec::default() }), end))
+}
+
+/// `九十年代`, `十九世纪七十年代`, `上世纪90年代`.
+fn decade(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
+    let current = today.year().div_euclid(100) + 1;
     let century_digits = t.digits(at).filter(|(c, _, _)| (1..=30).contains(c));
     let (century, i) = match century_digits.and_then(|(c, e, _)| t.lit(e, "世纪").map(|e| (c, e))) {
         Some((c, e)) => (Some(c as i32), e),
-        None => (None, at),
+        None => match t.longest(at, &["上世纪", "本世纪", "这世纪", "上个世纪", "这个世纪"]) {
+            Some((k, e)) => (Some(if k == 0 || k == 3 { current - 1 } else { current }), e),
+            None => (None, at),
+        },
     };
     let (d, i, 2) = t.digits(i)? else { return None };
     let end = t.lit(i, "年代")?;

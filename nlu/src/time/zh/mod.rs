@@ -201,20 +201,13 @@ fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Res
         return Some((end, range::moment_span(a, b, &dur.timex())));
     }
     let after_word = at.checked_sub(1).and_then(|p| t.at(p)).is_some_and(|c| "最之以然往落".contains(c));
-    if let Some((k, i)) = t.longest(at, &["过去", "前", "后", "未来"]).filter(|_| !after_word) {
-        let (dur, end) = duration::duration(t, i)?;
-        if !dur.is_calendar() {
-            return None;
+    if let Some((k, i)) = t.longest(at, SPAN_WORDS).filter(|_| !after_word) {
+        let i = t.skip_spaces(t.lit(i, "的").unwrap_or(i));
+        // `上2个月` is a span, `上半年` a half of this year.
+        let counted = SPAN_WORDS[k].0 != "上" || t.at(i).is_some_and(|c| c.is_ascii_digit());
+        if let Some((dur, end)) = duration::duration(t, i).filter(|_| counted) {
+            return span_from_now(&dur, SPAN_WORDS[k].1, reference).map(|r| (end, r));
         }
-        let forward = k >= 2;
-        let today = reference.date().and_time(NaiveTime::MIN);
-        let (a, b) = if forward {
-            let a = today + chrono::Duration::days(1);
-            (a, dur.shift(a, true)?)
-        } else {
-            (dur.shift(today, false)?, today)
-        };
-        return Some((end, range::day_span(a.date(), b.date(), &dur.timex())));
     }
     let (dur, i) = duration::duration(t, at)?;
     let (k, end) = t.longest(i, &["前", "之前", "以前", "后", "之后", "以后"])?;
@@ -237,6 +230,28 @@ fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Res
         }
     };
     Some((end, resolved))
+}
+
+/// Words before a duration that make it the span just before or after now: (word, forward).
+const SPAN_WORDS: &[(&str, bool)] =
+    &[("过去", false), ("前", false), ("近", false), ("最近", false), ("上", false), ("后", true), ("未来", true)];
+
+/// The span of `dur` before or after now: whole days for calendar units (`过去十年`, `后1年`
+/// starts tomorrow), exact moments for hours and minutes (`未来3小时`).
+fn span_from_now(dur: &duration::Dur, forward: bool, reference: NaiveDateTime) -> Option<Resolved> {
+    if !dur.is_calendar() {
+        let other = dur.shift(reference, forward)?;
+        let (a, b) = if forward { (reference, other) } else { (other, reference) };
+        return Some(range::moment_span(a, b, &dur.timex()));
+    }
+    let today = reference.date().and_time(NaiveTime::MIN);
+    let (a, b) = if forward {
+        let a = today + chrono::Duration::days(1);
+        (a, dur.shift(a, true)?)
+    } else {
+        (dur.shift(today, false)?, today)
+    };
+    Some(range::day_span(a.date(), b.date(), &dur.timex()))
 }
 
 /// Recurring times: `每天`, `每周`, `每个月`, `每年`, `每周一`, `每周六上午`, `每周一下午八点`.

@@ -235,6 +235,8 @@ fn grain_span(a: NaiveDate, b: NaiveDate, grain: Grain) -> String {
 fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> {
     let sa = as_spec(a)?;
     let mut sb = as_spec(b)?;
+    // After a relative day (`上周四到十月一日`) an end without a year keeps `XXXX` in its timex.
+    let end_year_written = sb.year.is_some() || !matches!(a, DateTerm::Exact(_));
     if sb.month.is_none() && sb.day.is_some() {
         sb.month = sa.month;
     }
@@ -251,7 +253,8 @@ fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> 
     match (sa.year, sb.year) {
         (Some(ya), Some(yb)) => match (endpoint(&sa, ya, grain), endpoint(&sb, yb, grain)) {
             (Some(x), Some(y)) => {
-                let timex = format!("({},{},{})", fmt_date(x), fmt_date(y), grain_span(x, y, grain));
+                let end_timex = if end_year_written { fmt_date(y) } else { endpoint_timex(&sb, None) };
+                let timex = format!("({},{},{})", fmt_date(x), end_timex, grain_span(x, y, grain));
                 values.push(range_value(&timex, x, y));
             }
             _ => {

@@ -92,7 +92,8 @@ fn spec_candidates(s: &Spec, today: NaiveDate) -> DayCandidates {
         }
     };
     let days = dedup(days);
-    let booking = days.last().copied();
+    // A lunar date is not a calendar (solar) date: no booking day without a lunar calendar.
+    let booking = if s.lunar { None } else { days.last().copied() };
     DayCandidates { timex, days, booking, lunar: s.lunar }
 }
 

@@ -187,3 +187,35 @@ fn extreme_numbers_do_not_panic() {
         }
     }
 }
+
+fn timex(text: &str) -> String {
+    let e = one(text);
+    e.values.first().and_then(|v| v.get("timex")).and_then(|v| v.as_str()).unwrap_or_default().to_string()
+}
+
+#[test]
+fn spans_of_the_calendar() {
+    assert_eq!(timex("今年第一季度"), "(2026-01-01,2026-04-01,P3M)");
+    assert_eq!(timex("下个季度"), "(2026-04-01,2026-07-01,P3M)");
+    assert_eq!(timex("上世纪90年代"), "(1990-01-01,2000-01-01,P10Y)");
+    assert_eq!(timex("近3年"), "(2023-03-05,2026-03-05,P3Y)");
+    assert_eq!(timex("未来3小时"), "(2026-03-05T09:00:00,2026-03-05T12:00:00,PT3H)");
+    assert_eq!(timex("上半年"), "(2026-01-01,2026-07-01,P6M)");
+}
+
+#[test]
+fn numeric_date_forms() {
+    assert_eq!(timex("13.5.2015"), "2015-05-13");
+    assert_eq!(timex("3-7-07"), "2007-07-03");
+    assert_eq!(timex("05/05/89"), "1989-05-05");
+    assert_eq!(timex("2010 01 29"), "2010-01-29");
+    assert!(parse("版本1.5.2", reference()).is_empty());
+}
+
+#[test]
+fn lunar_dates_have_no_booking_day() {
+    let e = one("中秋节");
+    assert_eq!(e.domain.date, None);
+    assert!(!e.values.is_empty());
+    assert_eq!(one("晚8点").domain.start, Some(at("2026-03-05T20:00")));
+}
