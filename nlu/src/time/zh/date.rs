@@ -39,6 +39,55 @@ pub enum Period {
     Unresolved(String),
 }
 
+/// The n-th weekday of a month: `weekday` 1 = Monday … 7 = Sunday, `nth` `None` for the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NthWeekday {
+    /// The month.
+    pub month: u32,
+    /// The weekday.
+    pub weekday: u32,
+    /// Which one (1–5), or the last.
+    pub nth: Option<u32>,
+}
+
+impl NthWeekday {
+    /// The day in `year`, when the month has it.
+    pub fn in_year(&self, year: i32) -> Option<NaiveDate> {
+        let first = ymd(year, self.month, 1)?;
+        let offset = (self.weekday + 7 - 1 - first.weekday().num_days_from_monday()) % 7;
+        let first_match = first + Duration::days(offset as i64);
+        let day = match self.nth {
+            Some(n) => first_match + Duration::weeks(n as i64 - 1),
+            None => {
+                let weeks = (last_of_month(first)? - first_match).num_days() / 7;
+                first_match + Duration::weeks(weeks)
+            }
+        };
+        (day.month() == self.month).then_some(day)
+    }
+
+    /// The timex of the day found in a year (`XXXX-04-WXX-1-#5`: the fifth Monday of April).
+    pub fn timex(&self, day: NaiveDate) -> String {
+        format!("XXXX-{:02}-WXX-{}-#{}", self.month, self.weekday, (day.day() - 1) / 7 + 1)
+    }
+}
+
+/// `的第2个星期六`, `最后一个周一` after a month: (which one, weekday, end).
+fn nth_weekday_after_month(t: &Text, at: usize) -> Option<(Option<u32>, u32, usize)> {
+    let i = t.lit(at, "的").unwrap_or(at);
+    let (nth, i) = if let Some(j) = t.lit(i, "第") {
+        let (n, j, _) = t.digits(j).filter(|(n, _, _)| (1..=5).contains(n))?;
+        (Some(n), j)
+    } else {
+        let (_, j) = t.longest(i, &["最后", "最末"])?;
+        (None, t.lit(j, "1").unwrap_or(j))
+    };
+    let i = t.lit(i, "个").unwrap_or(i);
+    let (_, i) = t.longest(i, &["星期", "周", "礼拜"])?;
+    let (weekday, end) = weekday(t, i)?;
+    Some((nth, weekday, end))
+}
+
 /// A date expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateTerm {
@@ -48,6 +97,8 @@ pub enum DateTerm {
     Exact(NaiveDate),
     /// A weekday of no particular week (`周三`).
     Weekday(u32),
+    /// The n-th (or last) weekday of a month of no particular year (`四月的最后一个星期一`).
+    NthWeekday(NthWeekday),
     /// A span of days.
     Period(Period),
 }
@@ -57,7 +108,7 @@ impl DateTerm {
     pub fn is_day(&self) -> bool {
         match self {
             DateTerm::Spec(s) => s.day.is_some(),
-            DateTerm::Exact(_) | DateTerm::Weekday(_) => true,
+            DateTerm::Exact(_) | DateTerm::Weekday(_) | DateTerm::NthWeekday(_) => true,
             DateTerm::Period(_) => false,
         }
     }
@@ -205,6 +256,10 @@ fn relative_month(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, us
     }
     if let Some((day, end)) = day_of_month(t, i) {
         return Some((DateTerm::Exact(ymd(first.year(), first.month(), day)?), end));
+    }
+    if let Some((nth, weekday, end)) = nth_weekday_after_month(t, i).filter(|_| MONTH_WORDS[k].0 != "月") {
+        let day = NthWeekday { month: first.month(), weekday, nth }.in_year(first.year())?;
+        return Some((DateTerm::Exact(day), end));
     }
     if MONTH_WORDS[k].0 == "月" {
         return None;
@@ -375,6 +430,13 @@ fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)
         }
         if t.ends_with(i, "大年") {
             return None;
+        }
+        if let Some((nth, weekday, end)) = nth_weekday_after_month(t, i) {
+            let n = NthWeekday { month: spec.month?, weekday, nth };
+            return Some(match spec.year {
+                Some(y) => (DateTerm::Exact(n.in_year(y)?), end),
+                None => (DateTerm::NthWeekday(n), end),
+            });
         }
         if spec.year.is_none() {
             if let Some(found) = month_week(t, i, spec.month?) {
@@ -605,6 +667,8 @@ mod tests {
         assert_eq!(term("周3", today), Some((DateTerm::Weekday(3), 2)));
         assert_eq!(term("月底", today), Some((DateTerm::Exact(d(2026, 3, 31)), 2)));
         assert_eq!(term("下个月5号", today), Some((DateTerm::Exact(d(2026, 4, 5)), 5)));
+        assert_eq!(term("下个月第1个周6", today), Some((DateTerm::Exact(d(2026, 4, 4)), 8)));
+        assert_eq!(term("2019年4月的最后1个星期1", today), Some((DateTerm::Exact(d(2019, 4, 29)), 15)));
     }
 
     #[test]

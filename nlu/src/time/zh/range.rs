@@ -4,7 +4,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::clock::{Clock, Precision};
-use super::date::{DateTerm, Spec};
+use super::date::{DateTerm, NthWeekday, Spec};
 use super::resolve::{self, clock_hours, day_candidates, month_years, next_occurrence, range_value, Resolved, Values};
 use super::scan::Text;
 use super::{resolve_term, term, Term};
@@ -177,6 +177,7 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime, between: bool) -> Optio
             }
             date_range(a, &DateTerm::Exact(last), reference.date())
         }
+        (Term::Date(DateTerm::NthWeekday(n)), Term::Date(b)) => nth_weekday_range(n, b, reference.date()),
         (Term::Date(a), Term::Date(b)) => date_range(a, b, reference.date()),
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
         (Term::DateTime(d, a), Term::Time(b)) => datetime_range(d, a, None, b, reference),
@@ -265,16 +266,8 @@ fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> 
         (None, None) if grain != Grain::Year => {
             let wraps = (sb.month, sb.day) < (sa.month, sa.day);
             let bounds = |y: i32| Some((endpoint(&sa, y, grain)?, endpoint(&sb, y + wraps as i32, grain)?));
-            let years: Vec<i32> = if grain == Grain::Month {
-                month_years(sa.month?, sb.month?, today)
-            } else {
-                let past = (0..10).map(|k| today.year() + 1 - k).find(|&y| bounds(y).is_some_and(|(x, _)| x <= today));
-                let future =
-                    (0..10).map(|k| today.year() - 1 + k).find(|&y| bounds(y).is_some_and(|(_, e)| e >= today));
-                let mut ys: Vec<i32> = past.into_iter().chain(future).collect();
-                ys.dedup();
-                ys
-            };
+            let years =
+                if grain == Grain::Month { month_years(sa.month?, sb.month?, today) } else { day_years(bounds, today) };
             for y in years {
                 let (x, e) = bounds(y)?;
                 let timex = format!(
@@ -288,6 +281,33 @@ fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> 
         }
         _ => return None,
     }
+    let date = values.last().and_then(|v| v.get("start")).and_then(|s| s.as_str()).and_then(|s| s.parse().ok());
+    Some(Resolved { kind: TimeKind::DateRange, values, domain: DomainTime { date, ..DomainTime::default() } })
+}
+
+/// The past and future years of a span of days of no particular year: the latest whose start
+/// is not after today, the earliest whose end is not before it.
+fn day_years(bounds: impl Fn(i32) -> Option<(NaiveDate, NaiveDate)>, today: NaiveDate) -> Vec<i32> {
+    let past = (0..10).map(|k| today.year() + 1 - k).find(|&y| bounds(y).is_some_and(|(x, _)| x <= today));
+    let future = (0..10).map(|k| today.year() - 1 + k).find(|&y| bounds(y).is_some_and(|(_, e)| e >= today));
+    let mut years: Vec<i32> = past.into_iter().chain(future).collect();
+    years.dedup();
+    years
+}
+
+/// `从四月的最后一个星期一到十月一日`.
+fn nth_weekday_range(n: &NthWeekday, b: &DateTerm, today: NaiveDate) -> Option<Resolved> {
+    let sb = as_spec(b).filter(|s| s.year.is_none() && s.month.is_some() && s.day.is_some())?;
+    let wraps = sb.month < Some(n.month);
+    let bounds = |y: i32| Some((n.in_year(y)?, endpoint(&sb, y + wraps as i32, Grain::Day)?));
+    let values: Values = day_years(bounds, today)
+        .into_iter()
+        .filter_map(|y| {
+            let (x, e) = bounds(y)?;
+            let timex = format!("({},{},{})", n.timex(x), endpoint_timex(&sb, None), grain_span(x, e, Grain::Day));
+            Some(range_value(&timex, x, e))
+        })
+        .collect();
     let date = values.last().and_then(|v| v.get("start")).and_then(|s| s.as_str()).and_then(|s| s.parse().ok());
     Some(Resolved { kind: TimeKind::DateRange, values, domain: DomainTime { date, ..DomainTime::default() } })
 }

@@ -55,6 +55,17 @@ pub fn day_candidates(term: &DateTerm, today: NaiveDate) -> DayCandidates {
             }
         }
         DateTerm::Spec(s) => spec_candidates(s, today),
+        DateTerm::NthWeekday(n) => {
+            let past = (0..3).map(|k| today.year() - k).find_map(|y| n.in_year(y).filter(|d| *d <= today));
+            let future = (0..3).map(|k| today.year() + k).find_map(|y| n.in_year(y).filter(|d| *d >= today));
+            let timex = future.or(past).map(|d| n.timex(d)).unwrap_or_default();
+            DayCandidates {
+                timex,
+                days: dedup(past.into_iter().chain(future).collect()),
+                booking: future,
+                lunar: false,
+            }
+        }
         DateTerm::Period(_) => DayCandidates { timex: String::new(), days: Vec::new(), booking: None, lunar: false },
     }
 }
