@@ -176,58 +176,78 @@ fn duration_alone(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     Some((end, Resolved { kind: TimeKind::Duration, values, domain }))
 }
 
-/// Expressions relative to now: `5天前`, `2小时后`, `之后5分钟`, `还剩3小时`, `上个小时`, `过去十年`, `马上`.
+/// Expressions relative to now: `马上`, `上个小时`, `之后5分钟`, `还剩3小时`, `过去十年`, `5天前`, `2小时后`.
 fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
-    if let Some((k, end)) = t.longest(at, &["马上", "立刻", "立即", "现在"]) {
-        let timex = if k < 3 { "FUTURE_REF" } else { "PRESENT_REF" };
-        let value = crate::time::common::fmt_datetime(reference);
-        let values = vec![value_map(&[("timex", timex), ("type", "datetime"), ("value", &value)])];
-        let domain = DomainTime { start: Some(reference), ..DomainTime::default() };
-        return Some((end, Resolved { kind: TimeKind::DateTime, values, domain }));
+    now_word(t, at, reference)
+        .or_else(|| hour_from_now(t, at, reference))
+        .or_else(|| duration_from_now(t, at, reference))
+        .or_else(|| span_before_or_after_now(t, at, reference))
+        .or_else(|| duration_ago_or_later(t, at, reference))
+}
+
+/// `马上`, `立刻` (the near future), `现在` (now).
+fn now_word(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    let (k, end) = t.longest(at, &["马上", "立刻", "立即", "现在"])?;
+    let timex = if k < 3 { "FUTURE_REF" } else { "PRESENT_REF" };
+    let value = crate::time::common::fmt_datetime(reference);
+    let values = vec![value_map(&[("timex", timex), ("type", "datetime"), ("value", &value)])];
+    let domain = DomainTime { start: Some(reference), ..DomainTime::default() };
+    Some((end, Resolved { kind: TimeKind::DateTime, values, domain }))
+}
+
+/// `上个小时`, `下个小时`: the hour before or after now.
+fn hour_from_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    let (k, end) = t.longest(at, &["上个小时", "下个小时"])?;
+    let hour = chrono::Duration::hours(1);
+    let (a, b) = if k == 0 { (reference - hour, reference) } else { (reference, reference + hour) };
+    Some((end, range::moment_span(a, b, "PT1H")))
+}
+
+/// `之后5分钟`, `之前3小时`, `还剩5分钟`: the moments between now and a length of time away.
+fn duration_from_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    let (k, i) = t.longest(at, &["还剩", "之后", "以后", "之前", "以前"])?;
+    let (dur, end) = duration::duration(t, t.skip_spaces(i))?;
+    if k == 0 && dur.is_compound() {
+        return None; // `还剩8天20小时` is a length of time
     }
-    if let Some((k, end)) = t.longest(at, &["上个小时", "下个小时"]) {
-        let hour = chrono::Duration::hours(1);
-        let (a, b) = if k == 0 { (reference - hour, reference) } else { (reference, reference + hour) };
-        return Some((end, range::moment_span(a, b, "PT1H")));
+    let forward = k < 3;
+    let other = dur.shift(reference, forward)?;
+    let (a, b) = if forward { (reference, other) } else { (other, reference) };
+    Some((end, range::moment_span(a, b, &dur.timex())))
+}
+
+/// `过去十年`, `前1周`, `近3年`, `上2个月`, `后1年`, `未来3小时`.
+fn span_before_or_after_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    // `最后`, `之前`, `以后`… end in these words without meaning "the last n".
+    let inside_word = at.checked_sub(1).and_then(|p| t.at(p)).is_some_and(|c| "最之以然往落".contains(c));
+    if inside_word {
+        return None;
     }
-    if let Some((k, i)) = t.longest(at, &["还剩", "之后", "以后", "之前", "以前"]) {
-        let (dur, end) = duration::duration(t, t.skip_spaces(i))?;
-        if k == 0 && dur.is_compound() {
-            return None; // `还剩8天20小时` is a length of time
-        }
-        let forward = k < 3;
-        let other = dur.shift(reference, forward)?;
-        let (a, b) = if forward { (reference, other) } else { (other, reference) };
-        return Some((end, range::moment_span(a, b, &dur.timex())));
+    let (k, i) = t.longest(at, SPAN_WORDS)?;
+    let i = t.skip_spaces(t.lit(i, "的").unwrap_or(i));
+    // `上2个月` is a span, `上半年` a half of this year.
+    if SPAN_WORDS[k].0 == "上" && !t.at(i).is_some_and(|c| c.is_ascii_digit()) {
+        return None;
     }
-    let after_word = at.checked_sub(1).and_then(|p| t.at(p)).is_some_and(|c| "最之以然往落".contains(c));
-    if let Some((k, i)) = t.longest(at, SPAN_WORDS).filter(|_| !after_word) {
-        let i = t.skip_spaces(t.lit(i, "的").unwrap_or(i));
-        // `上2个月` is a span, `上半年` a half of this year.
-        let counted = SPAN_WORDS[k].0 != "上" || t.at(i).is_some_and(|c| c.is_ascii_digit());
-        if let Some((dur, end)) = duration::duration(t, i).filter(|_| counted) {
-            return span_from_now(&dur, SPAN_WORDS[k].1, reference).map(|r| (end, r));
-        }
-    }
+    let (dur, end) = duration::duration(t, i)?;
+    span_from_now(&dur, SPAN_WORDS[k].1, reference).map(|r| (end, r))
+}
+
+/// `5天前` (a date), `2小时后` (a moment; its timex is the day, as Recognizers writes it).
+fn duration_ago_or_later(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     let (dur, i) = duration::duration(t, at)?;
     let (k, end) = t.longest(i, &["前", "之前", "以前", "后", "之后", "以后"])?;
     let moment = dur.shift(reference, k >= 3)?;
     let date = crate::time::common::fmt_date(moment.date());
     let resolved = if dur.is_calendar() {
         let values = vec![value_map(&[("timex", &date), ("type", "date"), ("value", &date)])];
-        Resolved {
-            kind: TimeKind::Date,
-            values,
-            domain: DomainTime { date: Some(moment.date()), ..DomainTime::default() },
-        }
+        let domain = DomainTime { date: Some(moment.date()), ..DomainTime::default() };
+        Resolved { kind: TimeKind::Date, values, domain }
     } else {
         let value = crate::time::common::fmt_datetime(moment);
         let values = vec![value_map(&[("timex", &date), ("type", "datetime"), ("value", &value)])];
-        Resolved {
-            kind: TimeKind::DateTime,
-            values,
-            domain: DomainTime { start: Some(moment), ..DomainTime::default() },
-        }
+        let domain = DomainTime { start: Some(moment), ..DomainTime::default() };
+        Resolved { kind: TimeKind::DateTime, values, domain }
     };
     Some((end, resolved))
 }
@@ -275,14 +295,15 @@ fn recurring(t: &Text, at: usize) -> Option<(usize, Resolved)> {
         let e = t.lit(i, "小时")?;
         ("PT1H".to_string(), e)
     };
+    // A time of day after a day-based set: `每周一下午八点` → `XXXX-WXX-1T20`, `每天早上8点` → `T08`.
     let mut timex = base.clone();
-    let day_based = base.starts_with("XXXX") || base == "P1D";
-    if day_based {
+    if base.starts_with("XXXX") || base == "P1D" {
+        let day = if base == "P1D" { "" } else { base.as_str() };
         if let Some((c, e)) = clock::clock(t, end) {
-            timex = format!("{}{}", if base == "P1D" { "" } else { &base }, c.timex_at(c.hour24()));
+            timex = format!("{day}{}", c.timex_at(c.hour24()));
             end = e;
         } else if let Some((p, e)) = clock::part(t, end, false) {
-            timex = format!("{}T{}", if base == "P1D" { "" } else { &base }, p.timex());
+            timex = format!("{day}T{}", p.timex());
             end = e;
         }
     }
