@@ -84,7 +84,7 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
     let (t1, j) = term(t, i, reference)?;
     if let Some(k) = connector(t, j) {
         if let Some((t2, e)) = term(t, k, reference) {
-            if let Some(r) = range(&t1, &t2, reference, false) {
+            if let Some(r) = range(&t1, &t2, reference) {
                 let e = t.longest(e, &["之间", "间"]).map_or(e, |(_, x)| x);
                 return Some((e, r));
             }
@@ -93,7 +93,7 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
     if let Some((_, k)) = t.longest(j, &["和", "与"]) {
         if let Some((t2, e)) = term(t, k, reference) {
             if let Some((_, e)) = t.longest(e, &["之间", "间"]) {
-                if let Some(r) = range(&t1, &t2, reference, true) {
+                if let Some(r) = range(&t1, &t2, reference) {
                     return Some((e, r));
                 }
             }
@@ -163,11 +163,11 @@ fn bare_number_range(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(u
         }
         other => other,
     };
-    range(&t1, &t2, reference, false).map(|r| (end, r))
+    range(&t1, &t2, reference).map(|r| (end, r))
 }
 
 /// Resolves a range of two terms.
-fn range(t1: &Term, t2: &Term, reference: NaiveDateTime, between: bool) -> Option<Resolved> {
+fn range(t1: &Term, t2: &Term, reference: NaiveDateTime) -> Option<Resolved> {
     match (t1, t2) {
         (Term::Date(a @ DateTerm::Exact(first)), Term::Date(DateTerm::Weekday(w))) => {
             // `下周一到周三`: the end weekday is in the week of the start (or the one after).
@@ -185,9 +185,7 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime, between: bool) -> Optio
             // `2点-明天4点`: the start is today.
             datetime_range(&DateTerm::Exact(reference.date()), a, Some(d), b, reference)
         }
-        (Term::DateTime(d1, a), Term::DateTime(d2, b)) if !between || d1 != d2 => {
-            datetime_range(d1, a, Some(d2), b, reference)
-        }
+        (Term::DateTime(d1, a), Term::DateTime(d2, b)) => datetime_range(d1, a, Some(d2), b, reference),
         _ => None,
     }
 }
