@@ -13,7 +13,9 @@
 //! - whitespace runs collapse to one space, and whitespace next to a Chinese
 //!   character is dropped (`6 天` → `6天`), which keeps `8:00 a.m.` readable;
 //! - Chinese numerals become ASCII digits where they are numbers
-//!   ([`numerals`]).
+//!   (see "Numerals" below).
+//!
+//! # Numerals
 //!
 //! Numerals are converted when they read as a number: a run of two or more
 //! numeral characters (`二十三`, `二零零四`, `三千五`), or a single one next to a
@@ -23,7 +25,9 @@
 //! `十分` meaning "very". Digit strings without a multiplier are read digit by
 //! digit (`二零零四` → `2004`, `零八` → `08`); with one, as a value, including the
 //! spoken short forms (`一百二` → `120`, `三千五` → `3500`). `半` is left alone:
-//! the time parser reads `半` as :30 and `半个月` as half a month.
+//! the time parser reads `半` as :30 and `半个月` as half a month. A run glued to
+//! ASCII digits stays (`29五点` would otherwise read `295点`), and so do idioms
+//! (`乱七八糟`) and holiday names the time parser knows (`五一`, `双十一`).
 
 /// A normalized sentence and the map back to the original characters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,14 +5,14 @@
 //! scanners then read it left to right, taking at each position the longest
 //! expression that starts there:
 //!
-//! - a *term*: a date ([`date`]), a clock time or part of day ([`clock`]), or a
+//! - a *term*: a date (`date`), a clock time or part of day (`clock`), or a
 //!   day with a time (`明天下午5:00`, `明天上午`);
 //! - terms joined into a range (`下午2点到4点`, `从一月十日到十二日`,
 //!   `2015年和2018年之间`) or given a modifier (`2018年以前`, `自2016年9月1日起`);
-//! - a [`duration`], alone or relative to now (`5天前`, `之后5分钟`, `过去十年`);
+//! - a `duration`, alone or relative to now (`5天前`, `之后5分钟`, `过去十年`);
 //! - a recurring time (`每周六上午`).
 //!
-//! Each is resolved twice ([`resolve`], [`range`]): the Recognizers-Text values
+//! Each is resolved twice (`resolve`, `range`): the Recognizers-Text values
 //! and the booking conventions of DESIGN.md §3. Spans are mapped back to the
 //! original text through the normalizer's offset map.
 
