@@ -1,0 +1,385 @@
+//! Times of day (`10am`, `10:30`, `half past ten`, `noon`) and spans within a
+//! day (`9-11am`, `from 2 to 4pm`, `in the morning`).
+
+use chrono::{Duration, NaiveDateTime, NaiveTime};
+
+use super::lex::unit_word;
+use super::value::{hms, minutes_timex, value, Pod, TimeV};
+use super::{Found, Parser};
+use crate::time::{DomainTime, TimeKind};
+
+/// A span within a day: both ends, or a part of day.
+#[derive(Debug, Clone, Copy)]
+pub enum TRange {
+    /// Two clock times (am/pm may still be open).
+    Clock(TimeV, TimeV),
+    /// A part of day.
+    Part(Pod),
+}
+
+impl Parser<'_> {
+    /// A time of day as a found `time` entity.
+    pub(super) fn time_at(&self, i: usize) -> Option<Found> {
+        let (end, t) = self.time_expr(i)?;
+        let values = t
+            .candidates()
+            .iter()
+            .map(|c| value(&c.timex(), "time", &[("value", hms(c.naive()))]))
+            .collect();
+        let start = self.next_occurrence(t.booking());
+        Some(Found { kind: TimeKind::Time, end, values, domain: DomainTime { start: Some(start), ..Default::default() } })
+    }
+
+    /// Today at `t` if still ahead of the reference, else tomorrow.
+    pub(super) fn next_occurrence(&self, t: NaiveTime) -> NaiveDateTime {
+        let today = self.today.and_time(t);
+        if today > self.now {
+            today
+        } else {
+            today + Duration::days(1)
+        }
+    }
+
+    /// A clock time with its suffixes (`am`, `o'clock`, `in the evening`).
+    pub(super) fn time_expr(&self, i: usize) -> Option<(usize, TimeV)> {
+        let (j, t) = self.clock(i)?;
+        if let Some((k, pod)) = self.pod_suffix(j) {
+            if t.ambiguous {
+                return Some((k, t.with_meridiem(pod.is_pm(t.h))));
+            }
+        }
+        Some((j, t))
+    }
+
+    /// `in the morning`, `in the evening`, `at night` after a time.
+    fn pod_suffix(&self, i: usize) -> Option<(usize, Pod)> {
+        let j = if self.is(i, "in") && self.is(i + 1, "the") {
+            i + 2
+        } else if self.is(i, "at") && self.is(i + 1, "night") {
+            i + 1
+        } else {
+            return None;
+        };
+        Some((j + 1, pod_word(self.w(j))?))
+    }
+
+    /// A bare clock time with am/pm and o'clock.
+    fn clock(&self, i: usize) -> Option<(usize, TimeV)> {
+        if let Some(r) = self.special_time(i) {
+            return Some(r);
+        }
+        if let Some(r) = self.past_to(i) {
+            return Some(r);
+        }
+        let (j, t, explicit) = self.hour_minutes(i)?;
+        if let Some((k, pm)) = self.meridiem(j) {
+            if t.h == 0 || t.h > 12 {
+                return Some((k, t));
+            }
+            return Some((k, t.with_meridiem(pm)));
+        }
+        if self.is(j, "oclock") || (self.is(j, "o") && self.is(j + 1, "'") && self.is(j + 2, "clock")) {
+            let k = if self.is(j, "oclock") { j + 1 } else { j + 3 };
+            return Some((k, t));
+        }
+        if self.glued(j) && self.is(j, "ish") {
+            return Some((j + 1, TimeV { ambiguous: false, ..t }));
+        }
+        if explicit {
+            return Some((j, t));
+        }
+        None
+    }
+
+    /// `noon`, `midnight`, `12 noon`, `noonish`.
+    fn special_time(&self, i: usize) -> Option<(usize, TimeV)> {
+        let j = if self.num(i) == Some(12) && self.is(i + 1, "noon") { i + 1 } else { i };
+        match self.w(j) {
+            "noon" | "noonish" | "midday" => Some((j + 1, TimeV::hour(12))),
+            "midnight" => Some((j + 1, TimeV::hour(0))),
+            _ => None,
+        }
+    }
+
+    /// `half past ten`, `quarter to nine`, `20 min past eight`.
+    fn past_to(&self, i: usize) -> Option<(usize, TimeV)> {
+        let (j, mins) = match self.w(i) {
+            "half" => (i + 1, 30),
+            "quarter" => (i + 1, 15),
+            "a" if self.is(i + 1, "quarter") => (i + 2, 15),
+            _ => {
+                let (j, n) = self.ordinal_or_number(i)?;
+                let j = if self.any(j, &["min", "mins", "minute", "minutes"]) { j + 1 } else { j };
+                (j, n)
+            }
+        };
+        if mins >= 60 {
+            return None;
+        }
+        let past = match self.w(j) {
+            "past" | "after" => true,
+            "to" | "before" if self.w(i) != "half" => false,
+            _ => return None,
+        };
+        let (k, h) = self.hour_word_or_num(j + 1)?;
+        let t = if past {
+            TimeV { h, m: Some(mins), s: None, ambiguous: true }
+        } else {
+            let h = if h == 1 { 12 } else { h - 1 };
+            TimeV { h, m: Some(60 - mins), s: None, ambiguous: true }
+        };
+        let k = if self.is(k, "oclock") { k + 1 } else { k };
+        let k = if self.is(k, "o") && self.is(k + 1, "'") && self.is(k + 2, "clock") { k + 3 } else { k };
+        if let Some((k2, pm)) = self.meridiem(k) {
+            return Some((k2, t.with_meridiem(pm)));
+        }
+        Some((k, t))
+    }
+
+    fn hour_word_or_num(&self, i: usize) -> Option<(usize, u32)> {
+        if let Some(n) = self.num(i).filter(|n| (1..=12).contains(n) && self.digits(i) <= 2) {
+            return Some((i + 1, n));
+        }
+        unit_word(self.w(i)).filter(|n| (1..=12).contains(n)).map(|n| (i + 1, n))
+    }
+
+    /// Hours and minutes: `10`, `10:30`, `7:56:30`, `8.30`, `1140`, `0730`, `ten`, `seven twenty-seven`.
+    /// The flag says whether the form alone reads as a time (has minutes after a colon).
+    fn hour_minutes(&self, i: usize) -> Option<(usize, TimeV, bool)> {
+        if let Some(h) = self.num(i) {
+            let d = self.digits(i);
+            if d == 4 || d == 3 {
+                let (h, m) = (h / 100, h % 100);
+                if h > 23 || m > 59 || !self.any(i + 1, &["am", "pm", "a", "p"]) {
+                    return None;
+                }
+                return Some((i + 1, TimeV { h, m: Some(m), s: None, ambiguous: h <= 12 }, false));
+            }
+            if d > 2 || h > 24 {
+                return None;
+            }
+            let sep = self.w(i + 1);
+            if (sep == ":" || sep == ".") && self.glued(i + 1) && self.glued(i + 2) && self.digits(i + 2) == 2 {
+                let m = self.num(i + 2)?;
+                if m > 59 {
+                    return None;
+                }
+                let mut t = TimeV { h, m: Some(m), s: None, ambiguous: (1..=12).contains(&h) };
+                let mut j = i + 3;
+                if sep == ":" && self.is(j, ":") && self.digits(j + 1) == 2 {
+                    t.s = self.num(j + 1).filter(|s| *s < 60);
+                    j += 2;
+                }
+                return Some((j, t, sep == ":"));
+            }
+            if sep == ":" {
+                return None;
+            }
+            return Some((i + 1, TimeV { h, m: None, s: None, ambiguous: (1..=12).contains(&h) }, false));
+        }
+        let h = unit_word(self.w(i)).filter(|h| (1..=12).contains(h))?;
+        // "seven twenty-seven", "nine thirty", "six forty-three minutes"
+        if let Some((j, m)) = self.ordinal_or_number(i + 1).filter(|(_, m)| *m >= 10 && *m < 60) {
+            if self.digits(i + 1) == 0 && super::lex::ordinal_word(self.w(j - 1)).is_none() {
+                let j = if self.any(j, &["minutes", "minute"]) { j + 1 } else { j };
+                return Some((j, TimeV { h, m: Some(m), s: None, ambiguous: h <= 12 }, false));
+            }
+        }
+        Some((i + 1, TimeV { h, m: None, s: None, ambiguous: true }, false))
+    }
+
+    /// `am`, `pm`, `a.m.`, `p . m .`, `a`, `p`, `a m`.
+    pub(super) fn meridiem(&self, i: usize) -> Option<(usize, bool)> {
+        let w = self.w(i);
+        let (j, pm) = match w {
+            "am" | "pm" => (i + 1, w == "pm"),
+            "a" | "p" => {
+                let pm = w == "p";
+                if self.is(i + 1, ".") && self.is(i + 2, "m") {
+                    (if self.is(i + 3, ".") { i + 4 } else { i + 3 }, pm)
+                } else if self.is(i + 1, "m") {
+                    (i + 2, pm)
+                } else if self.glued(i) || !self.toks.get(i + 1).is_some_and(|t| t.kind == super::lex::TokKind::Word) {
+                    (i + 1, pm)
+                } else {
+                    return None;
+                }
+            }
+            "." if self.glued(i) && self.any(i + 1, &["am", "pm"]) => (i + 2, self.is(i + 1, "pm")),
+            _ => return None,
+        };
+        let j = if (w == "am" || w == "pm") && self.is(j, ".") && self.glued(j) { j + 1 } else { j };
+        Some((j, pm))
+    }
+
+    /// A span within a day as a found `timerange` entity.
+    pub(super) fn time_range_at(&self, i: usize) -> Option<Found> {
+        let (end, r) = self.time_range_expr(i)?;
+        Some(self.time_range_found(end, r))
+    }
+
+    /// The found entity of a time span.
+    fn time_range_found(&self, end: usize, r: TRange) -> Found {
+        match r {
+            TRange::Part(pod) => {
+                let (s, e) = pod.bounds();
+                let code = format!("T{}", pod.code());
+                let values = vec![value(&code, "timerange", &[("start", hms(s)), ("end", hms(e))])];
+                let start = self.next_occurrence(NaiveTime::from_hms_opt(pod.default_hour(), 0, 0).unwrap_or(s));
+                Found { kind: TimeKind::TimeRange, end, values, domain: DomainTime { start: Some(start), ..Default::default() } }
+            }
+            TRange::Clock(a, b) => {
+                let values = clock_pairs(a, b)
+                    .iter()
+                    .map(|(x, y)| {
+                        let mins = span_minutes(x, y);
+                        let timex = format!("({},{},{})", x.timex(), y.timex(), minutes_timex(mins));
+                        value(&timex, "timerange", &[("start", hms(x.naive())), ("end", hms(y.naive()))])
+                    })
+                    .collect();
+                let (bs, be) = booking_pair(a, b);
+                let start = self.next_occurrence(bs);
+                let mins = span_minutes_t(bs, be);
+                let domain = DomainTime {
+                    start: Some(start),
+                    end: Some(start + Duration::minutes(mins)),
+                    duration_minutes: Some(mins as u32),
+                    ..Default::default()
+                };
+                Found { kind: TimeKind::TimeRange, end, values, domain }
+            }
+        }
+    }
+
+    /// A span within a day: `9-11am`, `from 2 to 4pm`, `between 3 and 5 pm`, `in the morning`.
+    pub(super) fn time_range_expr(&self, i: usize) -> Option<(usize, TRange)> {
+        if let Some(r) = self.pod_expr(i) {
+            return Some(r);
+        }
+        let (j, joiners): (usize, &[&str]) = match self.w(i) {
+            "from" => (i + 1, &["to", "till", "until", "-", "~"]),
+            "between" => (i + 1, &["and", "-", "to"]),
+            _ => (i, &["to", "till", "until", "-", "~"]),
+        };
+        let (k, a) = self.range_clock(j)?;
+        if !self.any(k, joiners) {
+            return None;
+        }
+        let (e, b) = self.range_clock(k + 1)?;
+        // "five to seven" alone is not a range of times unless a bound is clearly a time
+        let (a, b) = merge_meridiem(a, b);
+        if j == i && !self.any(k, &["-", "~"]) && a.m.is_none() && b.m.is_none() && a.ambiguous && b.ambiguous {
+            return None;
+        }
+        if self.any(k, &["-"]) && j == i && a.ambiguous && b.ambiguous && a.m.is_none() && b.m.is_none() {
+            return None;
+        }
+        Some((e, TRange::Clock(a, b)))
+    }
+
+    /// One bound of a clock range: a time or a bare hour.
+    fn range_clock(&self, i: usize) -> Option<(usize, TimeV)> {
+        if let Some(r) = self.time_expr(i) {
+            return Some(r);
+        }
+        let (j, t, _) = self.hour_minutes(i)?;
+        Some((j, t))
+    }
+
+    /// `morning`, `in the afternoon`, `the evening`.
+    fn pod_expr(&self, i: usize) -> Option<(usize, TRange)> {
+        let j = if self.is(i, "in") && self.is(i + 1, "the") {
+            i + 2
+        } else if self.is(i, "in") {
+            i + 1
+        } else {
+            i
+        };
+        let w = self.w(j);
+        let pod = pod_word(w)?;
+        if w.ends_with('s') && j == i {
+            return None;
+        }
+        if j == i && i > 0 && self.any(i - 1, &["good", "this", "tomorrow", "yesterday", "last", "next"]) {
+            return None;
+        }
+        Some((j + 1, TRange::Part(pod)))
+    }
+}
+
+/// The part of day a word names.
+pub fn pod_word(w: &str) -> Option<Pod> {
+    Some(match w {
+        "morning" | "mornings" => Pod::Morning,
+        "afternoon" | "afternoons" => Pod::Afternoon,
+        "evening" | "evenings" => Pod::Evening,
+        "night" | "nights" => Pod::Night,
+        "daytime" => Pod::Daytime,
+        _ => return None,
+    })
+}
+
+/// Lets a known am/pm on one end decide an ambiguous other end (`5 to 6pm`).
+pub fn merge_meridiem(a: TimeV, b: TimeV) -> (TimeV, TimeV) {
+    match (a.ambiguous, b.ambiguous) {
+        (true, false) => {
+            let pm = b.h >= 12;
+            let a2 = a.with_meridiem(pm);
+            let a2 = if a2.naive() > b.naive() { a.with_meridiem(!pm) } else { a2 };
+            (a2, b)
+        }
+        (false, true) => {
+            let pm = a.h >= 12;
+            let b2 = b.with_meridiem(pm);
+            let b2 = if b2.naive() < a.naive() { b.with_meridiem(!pm) } else { b2 };
+            (a, b2)
+        }
+        _ => (a, b),
+    }
+}
+
+/// The candidate (start, end) pairs of a clock range.
+pub fn clock_pairs(a: TimeV, b: TimeV) -> Vec<(TimeV, TimeV)> {
+    if a.ambiguous && b.ambiguous {
+        let (a0, b0) = (a.with_meridiem(false), b.with_meridiem(false));
+        let (a1, b1) = (a.with_meridiem(true), b.with_meridiem(true));
+        let a0 = TimeV { h: if a.h == 12 { 0 } else { a.h }, ..a0 };
+        let b0 = TimeV { h: if b.h == 12 { 0 } else { b.h }, ..b0 };
+        let a1 = TimeV { h: if a.h == 12 { 12 } else { a1.h }, ..a1 };
+        let b1 = TimeV { h: if b.h == 12 { 12 } else { b1.h }, ..b1 };
+        if b0.naive() < a0.naive() {
+            return vec![(a0, TimeV { h: b0.h + 12, ..b0 })];
+        }
+        vec![(a0, b0), (a1, b1)]
+    } else {
+        vec![(TimeV { ambiguous: false, ..a }, TimeV { ambiguous: false, ..b })]
+    }
+}
+
+/// The booking (start, end) of a clock range: bare hours follow the 1–6 afternoon rule.
+fn booking_pair(a: TimeV, b: TimeV) -> (NaiveTime, NaiveTime) {
+    if a.ambiguous && b.ambiguous {
+        let s = a.booking();
+        let mut e = b.booking();
+        if e <= s && b.h < 12 {
+            e = b.with_meridiem(true).naive();
+        }
+        (s, e)
+    } else {
+        (a.naive(), b.naive())
+    }
+}
+
+/// Minutes from `a` to `b`, wrapping past midnight.
+pub fn span_minutes(a: &TimeV, b: &TimeV) -> i64 {
+    span_minutes_t(a.naive(), b.naive())
+}
+
+fn span_minutes_t(a: NaiveTime, b: NaiveTime) -> i64 {
+    let m = (b - a).num_minutes();
+    if m <= 0 {
+        m + 24 * 60
+    } else {
+        m
+    }
+}
