@@ -15,6 +15,7 @@ mod clock;
 mod combine;
 mod date;
 mod lex;
+mod span;
 mod value;
 
 use lex::{Tok, TokKind};
@@ -98,6 +99,7 @@ impl Parser<'_> {
     fn best_at(&self, i: usize) -> Option<Found> {
         let candidates = [
             self.set_at(i),
+            self.open_at(i),
             self.datetime_range_at(i),
             self.datetime_at(i),
             self.date_range_at(i),
@@ -108,11 +110,27 @@ impl Parser<'_> {
         ];
         let mut best: Option<Found> = None;
         for f in candidates.into_iter().flatten() {
+            if self.glued_to_neighbours(i, f.end) {
+                continue;
+            }
             if best.as_ref().is_none_or(|b| f.end > b.end) {
                 best = Some(f);
             }
         }
         best
+    }
+
+    /// Whether tokens `from..to` are glued to letters or digits around them
+    /// (`3am3io`, `4.85`, `b8ab-413d`): then they are part of another token.
+    fn glued_to_neighbours(&self, from: usize, to: usize) -> bool {
+        let alnum = |i: usize| self.toks.get(i).is_some_and(|t| t.kind != TokKind::Punct);
+        let joiner = |i: usize| self.any(i, &["-", ".", "/", ":"]);
+        let before = from > 0
+            && self.glued(from)
+            && (alnum(from - 1) || (joiner(from - 1) && from > 1 && self.glued(from - 1) && self.num(from - 2).is_some()));
+        let after = self.glued(to)
+            && (alnum(to) || (joiner(to) && self.glued(to + 1) && self.toks.get(to + 1).is_some_and(|t| t.kind == TokKind::Num)));
+        before || after
     }
 
     /// The entity for tokens `from..to`.

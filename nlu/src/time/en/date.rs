@@ -22,7 +22,7 @@ pub struct RangeV {
 }
 
 impl RangeV {
-    fn one(timex: String, start: NaiveDate, end: NaiveDate) -> RangeV {
+    pub(super) fn one(timex: String, start: NaiveDate, end: NaiveDate) -> RangeV {
         RangeV { timex, spans: vec![(start, end)], modifier: None, unresolved: false }
     }
 
@@ -330,6 +330,9 @@ impl Parser<'_> {
             return None;
         }
         let m = month_word(self.w(j))?;
+        if m == 5 && self.digits(j0) == 0 && !ordinal && !self.any(j + 1, &[",", "-", "/"]) {
+            return None;
+        }
         let mut e = j + 1;
         if self.is(e, ".") && self.w(j).len() <= 4 {
             e += 1;
@@ -345,7 +348,7 @@ impl Parser<'_> {
                 i - 1,
                 &[
                     "in", "of", "since", "before", "after", "this", "next", "last", "early", "mid", "late", "from", "to",
-                    "until", "till", "by", "during", "on", "through", "and", "or", "-",
+                    "until", "till", "by", "during", "on", "through", "-",
                 ],
             )
     }
@@ -443,7 +446,14 @@ impl Parser<'_> {
     /// A span of days.
     pub(super) fn range_expr(&self, i: usize) -> Option<(usize, RangeV)> {
         let mut best: Option<(usize, RangeV)> = None;
-        for c in [self.month_range(i), self.relative_range(i), self.year_range(i), self.next_n_range(i), self.span_range(i)]
+        for c in [
+            self.month_range(i),
+            self.relative_range(i),
+            self.year_range(i),
+            self.next_n_range(i),
+            self.span_range(i),
+            self.days_of_month_range(i),
+        ]
             .into_iter()
             .flatten()
         {
@@ -455,7 +465,7 @@ impl Parser<'_> {
     }
 
     /// `may`, `this september`, `april 2017`, `2017 april`, `dec-2018`, `june of 1992`.
-    fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
+    pub(super) fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
         if let Some((k, y)) = self.year(i) {
             let m = month_word(self.w(k))?;
             return Some((k + 1, RangeV::month(self, Some(y), m)?));
@@ -466,7 +476,8 @@ impl Parser<'_> {
         };
         let w = self.w(j);
         let m = month_word(w)?;
-        if rel.is_empty() && w == "may" && !self.month_context(j) && self.year_after_month(j + 1).is_none() {
+        let may_ok = if rel.is_empty() { self.month_context(j) } else { i > 0 && self.any(i - 1, &["from", "in", "since"]) };
+        if w == "may" && !may_ok && self.year_after_month(j + 1).is_none() {
             return None;
         }
         if w.len() == 3 && i > 0 && self.is(i - 1, "$") {
@@ -580,46 +591,6 @@ impl Parser<'_> {
                 (ordinal_word(self.w(j - 1)).is_none()).then_some((j, n))
             }
             _ => None,
-        }
-    }
-
-    /// `from X to Y`, `between X and Y`, `X - Y` with days or months.
-    fn span_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let (j, joiners): (usize, &[&str]) = match self.w(i) {
-            "from" => (i + 1, &["to", "till", "until", "through", "-", "~"]),
-            "between" => (i + 1, &["and", "-", "~", "through", "to"]),
-            _ => (i, &["to", "till", "until", "through", "-", "~", "thru"]),
-        };
-        let (k, a) = self.range_end(j)?;
-        if !self.any(k, joiners) {
-            return None;
-        }
-        let (e, b) = self.range_end(k + 1)?;
-        let (s, mut end) = (a.0, b.1);
-        if b.2 {
-            // a day as the end bound is the day itself
-            end = b.0;
-        }
-        if end <= s {
-            return None;
-        }
-        let n = (end - s).num_days();
-        let timex = format!("({},{},P{n}D)", ymd(s), ymd(end));
-        Some((e, RangeV::one(timex, s, end)))
-    }
-
-    /// One bound of a span: a day (start, next day, true) or a month/year (start, end, false).
-    fn range_end(&self, i: usize) -> Option<(usize, (NaiveDate, NaiveDate, bool))> {
-        let d = self.date_expr(i);
-        let r = self.month_range(i).or_else(|| self.year_range(i));
-        match (d, r) {
-            (Some((dk, dv)), Some((rk, _))) if dk >= rk => Some((dk, (dv.future, dv.future, true))),
-            (_, Some((rk, rv))) => {
-                let (s, e) = *rv.spans.last()?;
-                Some((rk, (s, e, false)))
-            }
-            (Some((dk, dv)), None) => Some((dk, (dv.future, dv.future, true))),
-            (None, None) => None,
         }
     }
 }
