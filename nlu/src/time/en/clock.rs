@@ -109,8 +109,13 @@ impl Parser<'_> {
             "a" if self.is(i + 1, "quarter") => (i + 2, 15),
             _ => {
                 let (j, n) = self.ordinal_or_number(i)?;
-                let j = if self.any(j, &["min", "mins", "minute", "minutes"]) { j + 1 } else { j };
-                (j, n)
+                if self.any(j, &["min", "mins", "minute", "minutes"]) {
+                    (j + 1, n)
+                } else if self.is(j, "past") {
+                    (j, n)
+                } else {
+                    return None;
+                }
             }
         };
         if mins >= 60 {

@@ -171,8 +171,12 @@ impl Parser<'_> {
 
     fn time_then_date(&self, i: usize) -> Option<(usize, DateV, TimeV)> {
         let k = if self.is(i, "at") { i + 1 } else { i };
-        let (j, t) = self.time_expr(k)?;
+        let (j, t) = self.time_expr(k).or_else(|| self.bare_hour_after_at(k, true).filter(|_| self.is(k + 1, ",")))?;
         let j2 = if self.any(j, &["on", ","]) { j + 1 } else { j };
+        if let Some((e, d, pod)) = self.date_pod(j2) {
+            let t = if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t };
+            return Some((e, d, t));
+        }
         let (e, d) = self.date_expr(j2)?;
         Some((e, d, t))
     }
@@ -194,6 +198,9 @@ impl Parser<'_> {
     fn offset_at(&self, i: usize) -> Option<Found> {
         let (j, d, sign) = if self.is(i, "in") {
             let (j, d) = self.duration_expr(i + 1)?;
+            if self.any(j, &["from", "after", "before", "since"]) {
+                return None;
+            }
             (j, d, 1)
         } else {
             let (j, d) = self.duration_expr(i)?;
@@ -201,7 +208,7 @@ impl Parser<'_> {
                 "ago" => (j + 1, d, -1),
                 "later" => (j + 1, d, 1),
                 "from" if self.any(j + 1, &["now", "today"]) => (j + 2, d, 1),
-                "from" if self.is(j + 1, "tomorrow") => {
+                "from" if self.any(j + 1, &["tomorrow", "tmrw"]) => {
                     let base = self.now + Duration::days(1);
                     return Some(self.offset_found(j + 2, d, base, 1));
                 }
@@ -256,6 +263,9 @@ impl Parser<'_> {
         let (j, d) = self.date_expr(i)?;
         let k = if self.is(j, "in") && self.is(j + 1, "the") { j + 2 } else { j };
         let w = self.w(k);
+        if matches!(w, "am" | "pm") && matches!(self.w(i), "today" | "tomorrow" | "yesterday") {
+            return Some((k + 1, d, if w == "am" { Pod::Morning } else { Pod::Afternoon }));
+        }
         let p = pod_word(w).filter(|_| !w.ends_with('s'))?;
         Some((k + 1, d, p))
     }
@@ -298,6 +308,12 @@ impl Parser<'_> {
     }
 
     fn date_then_range(&self, i: usize) -> Option<(usize, DateV, TRange)> {
+        if let Some((j, d, pod)) = self.date_pod(i) {
+            let k = if self.any(j, &["at", ","]) { j + 1 } else { j };
+            if let Some((e, TRange::Clock(a, b))) = self.time_range_expr(k).or_else(|| self.loose_clock_range(k)) {
+                return Some((e, d, TRange::Clock(apply_pod(a, pod), apply_pod(b, pod))));
+            }
+        }
         let (j, d) = self.date_expr(i)?;
         let k = if self.any(j, &["at", ","]) { j + 1 } else { j };
         let (e, r) = self.time_range_expr(k).or_else(|| self.loose_clock_range(k))?;
@@ -318,6 +334,9 @@ impl Parser<'_> {
     fn range_then_date(&self, i: usize) -> Option<(usize, DateV, TRange)> {
         let (j, r) = self.time_range_expr(i)?;
         let k = if self.any(j, &["on", ","]) { j + 1 } else { j };
+        if let (Some((e, d, pod)), TRange::Clock(a, b)) = (self.date_pod(k), r) {
+            return Some((e, d, TRange::Clock(apply_pod(a, pod), apply_pod(b, pod))));
+        }
         let (e, d) = self.date_expr(k)?;
         Some((e, d, r))
     }
@@ -403,3 +422,12 @@ impl Parser<'_> {
     }
 }
 
+
+/// Settles an ambiguous hour by the part of day it sits in.
+fn apply_pod(t: TimeV, pod: Pod) -> TimeV {
+    if t.ambiguous {
+        t.with_meridiem(pod.is_pm(t.h))
+    } else {
+        t
+    }
+}

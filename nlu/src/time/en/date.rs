@@ -95,7 +95,15 @@ impl Parser<'_> {
                 best = Some(c);
             }
         }
+        if let Some(r) = self.week_then_weekday(i) {
+            if best.as_ref().is_none_or(|b| r.0 > b.0) {
+                best = Some(r);
+            }
+        }
         let (end, d) = best?;
+        if let Some(r) = self.weekday_then_date(i, end) {
+            return Some(r);
+        }
         // "monday the 27th", "friday 23": a weekday followed by a day of month.
         if d.timex.contains("WXX") || weekday_word(self.w(i)).is_some() {
             if let Some(r) = self.weekday_then_day(i, end, &d) {
@@ -103,6 +111,44 @@ impl Parser<'_> {
             }
         }
         Some((end, d))
+    }
+
+    /// `tue may 9`, `friday 7/6`, `tuesday, jan 15`: a weekday then a full date (the date wins).
+    fn weekday_then_date(&self, i: usize, end: usize) -> Option<(usize, DateV)> {
+        weekday_word(self.w(end - 1))?;
+        if end != i + 1 {
+            return None;
+        }
+        let j = if self.is(end, ",") { end + 1 } else { end };
+        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j))?;
+        Some((k, d))
+    }
+
+    /// `next week wednesday`, `this week monday`, `next week on tuesday`, `monday of next week`.
+    fn week_then_weekday(&self, i: usize) -> Option<(usize, DateV)> {
+        let off = |w: &str| -> Option<i64> {
+            match w {
+                "this" => Some(0),
+                "next" | "following" | "coming" => Some(1),
+                "last" | "previous" => Some(-1),
+                _ => None,
+            }
+        };
+        let t = self.today;
+        let at_week = |o: i64, wd: u32| DateV::exact(monday_of(t) + Duration::days(7 * o + wd as i64 - 1));
+        if let Some(o) = off(self.w(i)).filter(|_| self.is(i + 1, "week")) {
+            let j = if self.any(i + 2, &["on", "-", ","]) { i + 3 } else { i + 2 };
+            let wd = weekday_word(self.w(j))?;
+            return Some((j + 1, at_week(o, wd)));
+        }
+        let j = self.opt(i, "on");
+        let wd = weekday_word(self.w(j))?;
+        if !self.is(j + 1, "of") {
+            return None;
+        }
+        let k = self.opt(j + 2, "the");
+        let o = off(self.w(k)).filter(|_| self.is(k + 1, "week"))?;
+        Some((k + 2, at_week(o, wd)))
     }
 
     fn relative_day(&self, i: usize) -> Option<(usize, DateV)> {
@@ -115,6 +161,9 @@ impl Parser<'_> {
             "yesterday" if j == i => Some((i + 1, day(-1))),
             "day" if self.is(j + 1, "after") && self.any(j + 2, &["tomorrow", "tmrw"]) => Some((j + 3, day(2))),
             "day" if self.is(j + 1, "before") && self.is(j + 2, "yesterday") => Some((j + 3, day(-2))),
+            "day" if j > i && self.is(j + 1, "before") => Some((j + 2, day(-1))),
+            "day" if j > i && self.is(j + 1, "after") => Some((j + 2, day(1))),
+            "day" if j > i && !self.any(j + 1, &["of", "off"]) => Some((j + 1, day(0))),
             _ => None,
         }
     }
@@ -182,7 +231,7 @@ impl Parser<'_> {
         let wd = weekday_word(self.w(end - 1))?;
         let j = self.opt(end, "the");
         let (k, day) = self.day_number(j)?;
-        if month_word(self.w(k)).is_some() || self.is(k, "/") || self.is(k, ":") || self.is(k, ".") {
+        if month_word(self.w(k)).is_some() || self.any(k, &["/", ":", ".", "-"]) {
             return None;
         }
         if j == end && self.any(k, &["am", "pm", "a", "p", "oclock"]) {
@@ -277,7 +326,7 @@ impl Parser<'_> {
         let ry = self.today.year();
         let this = NaiveDate::from_ymd_opt(ry, m, d)?;
         let past = if this <= self.today { this } else { NaiveDate::from_ymd_opt(ry - 1, m, d)? };
-        let future = if this >= self.today { this } else { NaiveDate::from_ymd_opt(ry + 1, m, d)? };
+        let future = if this > self.today { this } else { NaiveDate::from_ymd_opt(ry + 1, m, d)? };
         Some(DateV { timex: format!("XXXX-{m:02}-{d:02}"), past, future, ambiguous: true })
     }
 
