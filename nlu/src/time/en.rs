@@ -15,6 +15,7 @@ mod clock;
 mod combine;
 mod date;
 mod lex;
+mod period;
 mod span;
 mod value;
 

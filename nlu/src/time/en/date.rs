@@ -502,6 +502,7 @@ impl Parser<'_> {
             self.next_n_range(i),
             self.span_range(i),
             self.days_of_month_range(i),
+            self.period_expr(i),
         ]
             .into_iter()
             .flatten()

@@ -206,6 +206,7 @@ impl Parser<'_> {
             "before" | "prior" => (if self.is(i + 1, "to") { i + 2 } else { i + 1 }, Open::Before),
             "until" | "till" if !self.is(i + 1, "date") => (i + 1, Open::Before),
             "after" => (i + 1, Open::After),
+            "by" if self.any(i + 1, &["end", "the"]) => (i + 1, Open::Before),
             "since" => (i + 1, Open::Since),
             "starting" | "beginning" => (self.opt(i + 1, "on"), Open::Since),
             "no" if self.is(i + 1, "later") && self.is(i + 2, "than") => (i + 3, Open::Before),
@@ -265,13 +266,20 @@ impl Parser<'_> {
             .spans
             .iter()
             .map(|(s, e)| {
+                let part = r.modifier;
                 let (key, d) = match open {
+                    Open::Before if part == Some("end") => ("end", *e),
                     Open::Before => ("end", *s),
+                    Open::After if part == Some("start") => ("start", *s),
                     Open::After => ("start", *e),
                     Open::Since => ("start", *s),
                     Open::Until => ("end", *e),
                 };
-                open_value(&r.timex, open, key, d, "datetimerange")
+                let mut v = open_value(&r.timex, open, key, d, "datetimerange");
+                if let Some(p) = part {
+                    v.insert("Mod".into(), format!("{}-{p}", open.name()).into());
+                }
+                v
             })
             .collect();
         let date = r.spans.last().map(|(s, _)| *s);
