@@ -20,7 +20,7 @@ pub enum TRange {
 impl Parser<'_> {
     /// A time of day as a found `time` entity.
     pub(super) fn time_at(&self, i: usize) -> Option<Found> {
-        let (end, t) = self.time_expr(i)?;
+        let (end, t) = self.time_expr(i).or_else(|| self.time_after_at(i))?;
         let values = t
             .candidates()
             .iter()
@@ -28,6 +28,17 @@ impl Parser<'_> {
             .collect();
         let start = self.next_occurrence(t.booking());
         Some(Found { kind: TimeKind::Time, end, values, domain: DomainTime { start: Some(start), ..Default::default() } })
+    }
+
+    /// `at 6.45` (the `at` is part of it) or a bare hour after `at` at the end of a clause (`at 6.`).
+    fn time_after_at(&self, i: usize) -> Option<(usize, TimeV)> {
+        if self.is(i, "at") && self.is(i + 2, ".") && self.digits(i + 3) == 2 && self.glued(i + 2) && self.glued(i + 3) {
+            let (h, m) = (self.num(i + 1).filter(|h| *h <= 12)?, self.num(i + 3).filter(|m| *m < 60)?);
+            return Some((i + 4, TimeV { h, m: Some(m), s: None, ambiguous: true }));
+        }
+        let h = self.num(i).filter(|h| (1..=12).contains(h) && self.digits(i) <= 2)?;
+        let end_of_clause = i + 1 >= self.toks.len() || (self.any(i + 1, &[".", ",", "!", "?", ";"]) && self.num(i + 2).is_none());
+        (i > 0 && self.is(i - 1, "at") && end_of_clause).then_some((i + 1, TimeV { h, m: None, s: None, ambiguous: true }))
     }
 
     /// Today at `t` if still ahead of the reference, else tomorrow.
@@ -42,7 +53,22 @@ impl Parser<'_> {
 
     /// A clock time with its suffixes (`am`, `o'clock`, `in the evening`).
     pub(super) fn time_expr(&self, i: usize) -> Option<(usize, TimeV)> {
-        let (j, t) = self.clock(i)?;
+        if let Some((TRange::Part(pod), j)) = self.pod_expr(i).map(|(j, r)| (r, j)) {
+            if self.pod_expr(i).is_some() && self.w(i) == "in" {
+                let k = self.opt(j, "at");
+                if let Some((e, t)) = self.clock(k).or_else(|| self.hour_minutes(k).map(|(e, t, _)| (e, t))) {
+                    let t = if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t };
+                    return Some((e, t));
+                }
+            }
+        }
+        let clock = self.clock(i);
+        if clock.is_none() {
+            let (j, t, _) = self.hour_minutes(i)?;
+            let (k, pod) = self.pod_suffix(j)?;
+            return Some((k, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
+        }
+        let (j, t) = clock?;
         if let Some((k, pod)) = self.pod_suffix(j) {
             if t.ambiguous {
                 return Some((k, t.with_meridiem(pod.is_pm(t.h))));
@@ -219,8 +245,50 @@ impl Parser<'_> {
 
     /// A span within a day as a found `timerange` entity.
     pub(super) fn time_range_at(&self, i: usize) -> Option<Found> {
+        if let Some(f) = self.pod_mod_at(i).or_else(|| self.approx_at(i)) {
+            return Some(f);
+        }
         let (end, r) = self.time_range_expr(i)?;
         Some(self.time_range_found(end, r))
+    }
+
+    /// `early morning`, `late afternoon`, `later in the evening`.
+    fn pod_mod_at(&self, i: usize) -> Option<Found> {
+        let part = match self.w(i) {
+            "early" => "start",
+            "late" | "later" => "end",
+            _ => return None,
+        };
+        let j = if self.is(i + 1, "in") && self.is(i + 2, "the") { i + 3 } else { i + 1 };
+        let pod = pod_word(self.w(j)).filter(|_| !self.w(j).ends_with('s'))?;
+        let (s, e) = pod.bounds();
+        let (s, e) = if part == "start" { (s, s + Duration::hours(2)) } else { (e - Duration::hours(2), e) };
+        let mut v = value(&format!("T{}", pod.code()), "timerange", &[("start", hms(s)), ("end", hms(e))]);
+        v.insert("Mod".into(), part.into());
+        let start = self.next_occurrence(s);
+        Some(Found { kind: TimeKind::TimeRange, end: j + 1, values: vec![v], domain: DomainTime { start: Some(start), ..Default::default() } })
+    }
+
+    /// `around 1pm`, `circa 5 in the morning`: a time with `Mod: approx`.
+    fn approx_at(&self, i: usize) -> Option<Found> {
+        if !self.any(i, &["around", "circa", "about", "approximately"]) {
+            return None;
+        }
+        let (end, t) = self.time_expr(i + 1)?;
+        if t.ambiguous && t.m.is_none() && !self.any(end - 1, &["oclock", "clock"]) {
+            return None;
+        }
+        let values = t
+            .candidates()
+            .iter()
+            .map(|c| {
+                let mut v = value(&c.timex(), "timerange", &[("value", hms(c.naive()))]);
+                v.insert("Mod".into(), "approx".into());
+                v
+            })
+            .collect();
+        let start = self.next_occurrence(t.booking());
+        Some(Found { kind: TimeKind::Time, end, values, domain: DomainTime { start: Some(start), ..Default::default() } })
     }
 
     /// The found entity of a time span.
@@ -271,6 +339,13 @@ impl Parser<'_> {
             return None;
         }
         let (e, b) = self.range_clock(k + 1)?;
+        let (e, a, b) = match self.pod_suffix(e) {
+            Some((e2, pod)) => {
+                let fix = |t: TimeV| if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t };
+                (e2, fix(a), fix(b))
+            }
+            None => (e, a, b),
+        };
         // "five to seven" alone is not a range of times unless a bound is clearly a time
         let (a, b) = merge_meridiem(a, b);
         if j == i && !self.any(k, &["-", "~"]) && a.m.is_none() && b.m.is_none() && a.ambiguous && b.ambiguous {

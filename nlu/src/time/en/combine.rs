@@ -212,6 +212,12 @@ impl Parser<'_> {
                     let base = self.now + Duration::days(1);
                     return Some(self.offset_found(j + 2, d, base, 1));
                 }
+                "from" | "after" | "before" if !self.any(j + 1, &["today", "now", "yesterday"]) => {
+                    let (e, base) = self.date_expr(j + 1)?;
+                    let sign = if self.is(j, "before") { -1 } else { 1 };
+                    let t = d.add_to(base.future.and_time(chrono::NaiveTime::MIN), sign);
+                    return Some(date_found(&DateV::exact(t.date()), e));
+                }
                 "after" if self.is(j + 1, "today") => (j + 2, d, 1),
                 "before" if self.is(j + 1, "today") => (j + 2, d, -1),
                 "before" if self.is(j + 1, "yesterday") => {
@@ -237,14 +243,41 @@ impl Parser<'_> {
 
     /// A day with a span of the day: `tomorrow night`, `this evening`, `next Monday 1-3 pm`, `tonight`.
     pub(super) fn datetime_range_at(&self, i: usize) -> Option<Found> {
-        if let Some((end, d, pod)) = self.date_pod(i) {
-            return Some(self.pod_found(end, &d, pod));
+        let pod = self.date_pod(i).map(|(end, d, pod)| self.pod_found(end, &d, pod));
+        let open = self.date_open_time(i);
+        let ranged = self.date_then_range(i).or_else(|| self.range_then_date(i)).map(|(end, d, r)| match r {
+            TRange::Part(pod) => self.pod_found(end, &d, pod),
+            TRange::Clock(a, b) => self.clock_range_found(end, &d, a, b),
+        });
+        [ranged, open, pod].into_iter().flatten().fold(None, |best: Option<Found>, f| match best {
+            Some(b) if b.end >= f.end => Some(b),
+            _ => Some(f),
+        })
+    }
+
+    /// `today before 4pm`, `next wednesday later than 10 in the morning`, `feb 1st no later than 6:00`.
+    fn date_open_time(&self, i: usize) -> Option<Found> {
+        let (j, d) = self.date_expr(i)?;
+        let (k, before) = match self.w(j) {
+            "before" | "by" => (j + 1, true),
+            "after" => (j + 1, false),
+            "no" if self.is(j + 1, "later") && self.is(j + 2, "than") => (j + 3, true),
+            "later" if self.is(j + 1, "than") => (j + 2, false),
+            _ => return None,
+        };
+        let (e, t) = self.time_expr(k).or_else(|| self.bare_hour_after_at(k, true))?;
+        let mut values = Vec::new();
+        for c in t.candidates() {
+            for day in d.candidates() {
+                let timex = format!("{}{}", d.timex, c.timex());
+                let key = if before { "end" } else { "start" };
+                let mut v = value(&timex, "datetimerange", &[(key, ymd_hms(day.and_time(c.naive())))]);
+                v.insert("Mod".into(), (if before { "before" } else { "after" }).into());
+                values.push(v);
+            }
         }
-        let (end, d, r) = self.date_then_range(i).or_else(|| self.range_then_date(i))?;
-        match r {
-            TRange::Part(pod) => Some(self.pod_found(end, &d, pod)),
-            TRange::Clock(a, b) => Some(self.clock_range_found(end, &d, a, b)),
-        }
+        let start = d.future.and_time(t.booking());
+        Some(Found { kind: TimeKind::DateTimeRange, end: e, values, domain: DomainTime { start: Some(start), ..Default::default() } })
     }
 
     fn date_pod(&self, i: usize) -> Option<(usize, DateV, Pod)> {
@@ -366,6 +399,23 @@ impl Parser<'_> {
         }
         if let Some(wd) = weekday_plural(self.w(i)) {
             return Some(self.set_weekday_suffix(i + 1, format!("XXXX-WXX-{wd}")));
+        }
+        if let Some(wd) = super::lex::weekday_word(self.w(i)) {
+            let p = pod_word(self.w(i + 1)).filter(|_| self.w(i + 1).ends_with('s'))?;
+            return Some((i + 2, format!("XXXX-WXX-{wd}T{}", p.code())));
+        }
+        if self.w(i).ends_with('s') && i > 0 && !self.is(i - 1, "the") {
+            if let Some(p) = pod_word(self.w(i)) {
+                return Some((i + 1, format!("T{}", p.code())));
+            }
+            if self.is(i, "weekends") {
+                return Some((i + 1, "P1WE".into()));
+            }
+        }
+        if let Some((k, d)) = self.day_number(i).filter(|_| self.is(i + 2, "of") || self.is(i + 1, "of")) {
+            if self.is(k, "of") && self.any(k + 1, &["every", "each"]) && self.is(k + 2, "month") {
+                return Some((k + 3, format!("XXXX-XX-{d:02}")));
+            }
         }
         if !self.any(i, &["every", "each"]) {
             // "3pm each day", "6am everyday"

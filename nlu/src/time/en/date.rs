@@ -585,8 +585,13 @@ impl Parser<'_> {
         Some((j + 1, r))
     }
 
-    /// `2015`, `year 2008`, `the year 2008`.
+    /// `2015`, `year 2008`, `the year 2008`, `1990s`, `1990 s`.
     fn year_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        if self.digits(i) == 4 && self.is(i + 1, "s") && self.num(i).is_some_and(|y| y % 10 == 0) {
+            let y = self.num(i)? as i32;
+            let (s, e) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 10, 1, 1)?);
+            return Some((i + 2, RangeV::one(format!("({},{},P10Y)", ymd(s), ymd(e)), s, e)));
+        }
         let j = if self.is(i, "year") { i + 1 } else if self.is(i, "the") && self.is(i + 1, "year") { i + 2 } else { i };
         let (k, y) = self.year(j)?;
         if self.digits(j) == 4 {
