@@ -34,6 +34,9 @@ impl Parser<'_> {
     fn time_after_at(&self, i: usize) -> Option<(usize, TimeV)> {
         if self.is(i, "at") && self.is(i + 2, ".") && self.digits(i + 3) == 2 && self.glued(i + 2) && self.glued(i + 3) {
             let (h, m) = (self.num(i + 1).filter(|h| *h <= 12)?, self.num(i + 3).filter(|m| *m < 60)?);
+            if self.any(i + 4, &["percent", "%"]) {
+                return None;
+            }
             return Some((i + 4, TimeV { h, m: Some(m), s: None, ambiguous: true }));
         }
         let h = self.num(i).filter(|h| (1..=12).contains(h) && self.digits(i) <= 2)?;
@@ -239,7 +242,6 @@ impl Parser<'_> {
             "." if self.glued(i) && self.any(i + 1, &["am", "pm"]) => (i + 2, self.is(i + 1, "pm")),
             _ => return None,
         };
-        let j = if (w == "am" || w == "pm") && self.is(j, ".") && self.glued(j) { j + 1 } else { j };
         Some((j, pm))
     }
 

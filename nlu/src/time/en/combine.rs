@@ -66,8 +66,29 @@ fn fmt_num(x: f64) -> String {
 impl Parser<'_> {
     /// A length of time: `two hours`, `3h`, `30 minutes`, `a week`, `half an hour`.
     pub(super) fn duration_at(&self, i: usize) -> Option<Found> {
-        let (end, d) = self.duration_expr(i)?;
-        let values = vec![value(&d.timex(), "duration", &[("value", fmt_num(d.seconds()))])];
+        let modifier = match self.w(i) {
+            "more" | "over" if self.is(i + 1, "than") => Some("more"),
+            "less" | "fewer" if self.is(i + 1, "than") => Some("less"),
+            _ => None,
+        };
+        let from = if modifier.is_some() { i + 2 } else { i };
+        let (end, d) = self.duration_expr(from)?;
+        let (end, d) = match (self.is(end, "and"), self.duration_expr(end + 1)) {
+            (true, Some((e2, d2))) if d.unit == 'H' && d2.unit == 'm' => {
+                (e2, Dur { amount: d.amount * 60.0 + d2.amount, unit: 'm' })
+            }
+            _ => (end, d),
+        };
+        let timex = if d.unit == 'm' && d.amount >= 60.0 && d.amount.fract() == 0.0 {
+            minutes_timex(d.amount as i64)
+        } else {
+            d.timex()
+        };
+        let mut v = value(&timex, "duration", &[("value", fmt_num(d.seconds()))]);
+        if let Some(m) = modifier {
+            v.insert("Mod".into(), m.into());
+        }
+        let values = vec![v];
         let mins = (d.seconds() / 60.0).round() as u32;
         Some(Found {
             kind: TimeKind::Duration,
@@ -137,6 +158,9 @@ impl Parser<'_> {
         if let Some(f) = self.offset_at(i) {
             return Some(f);
         }
+        if let Some(f) = self.end_of_day_at(i) {
+            return Some(f);
+        }
         let (end, d, t) = self.date_then_time(i).or_else(|| self.time_then_date(i))?;
         Some(self.datetime_found(end, &d, t))
     }
@@ -157,8 +181,18 @@ impl Parser<'_> {
         let (j, d) = self.date_expr(i)?;
         let k = if self.any(j, &["at", "on", ",", "for", "@", "around"]) { j + 1 } else { j };
         let k = if self.is(k, "at") { k + 1 } else { k };
-        let (e, t) = self.time_expr(k).or_else(|| self.bare_hour_after_at(k, k > j))?;
+        let at = k > j && self.any(k - 1, &["at", "around", "@"]);
+        let (e, t) = self.time_expr(k).or_else(|| self.dotted_after_at(k, at)).or_else(|| self.bare_hour_after_at(k, at))?;
         Some((e, d, t))
+    }
+
+    /// `2.30` after `at`.
+    fn dotted_after_at(&self, i: usize, at: bool) -> Option<(usize, TimeV)> {
+        if !at || !self.is(i + 1, ".") || self.digits(i + 2) != 2 || !self.glued(i + 1) || !self.glued(i + 2) {
+            return None;
+        }
+        let (h, m) = (self.num(i).filter(|h| *h <= 23)?, self.num(i + 2).filter(|m| *m < 60)?);
+        Some((i + 3, TimeV { h, m: Some(m), s: None, ambiguous: (1..=12).contains(&h) }))
     }
 
     fn bare_hour_after_at(&self, i: usize, after_at: bool) -> Option<(usize, TimeV)> {
@@ -179,6 +213,31 @@ impl Parser<'_> {
         }
         let (e, d) = self.date_expr(j2)?;
         Some((e, d, t))
+    }
+
+    /// `end of the day`, `end of tomorrow`, `end of this sunday`, `the eod`: the day at 23:59:59.
+    fn end_of_day_at(&self, i: usize) -> Option<Found> {
+        let j = self.opt(i, "the");
+        let (e, d) = if self.is(j, "eod") {
+            (j + 1, DateV::exact(self.today))
+        } else {
+            if !(self.is(j, "end") && self.is(j + 1, "of")) {
+                return None;
+            }
+            let k = j + 2;
+            let k2 = self.opt(k, "the");
+            if self.is(k2, "day") {
+                (k2 + 1, DateV::exact(self.today))
+            } else {
+                let (e, d) = self.date_expr(k).or_else(|| self.date_expr(k2))?;
+                if d.timex.len() > 10 && !d.timex.contains('W') {
+                    return None;
+                }
+                (e, d)
+            }
+        };
+        let t = TimeV { h: 23, m: Some(59), s: Some(59), ambiguous: false };
+        Some(self.datetime_found(e, &d, t))
     }
 
     /// `now`, `right now`, `at the moment`.

@@ -396,7 +396,7 @@ impl Parser<'_> {
             && self.any(
                 i - 1,
                 &[
-                    "in", "of", "since", "before", "after", "this", "next", "last", "early", "mid", "late", "from", "to",
+                    "in", "of", "since", "before", "after", "next", "last", "early", "mid", "late", "from", "to",
                     "until", "till", "by", "during", "on", "through", "-",
                 ],
             )
@@ -592,12 +592,14 @@ impl Parser<'_> {
             let (s, e) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 10, 1, 1)?);
             return Some((i + 2, RangeV::one(format!("({},{},P10Y)", ymd(s), ymd(e)), s, e)));
         }
-        let j = if self.is(i, "year") { i + 1 } else if self.is(i, "the") && self.is(i + 1, "year") { i + 2 } else { i };
+        let j = if self.is(i, "year") { i + 1 } else { i };
         let (k, y) = self.year(j)?;
         if self.digits(j) == 4 {
             let before_bad = i > 0 && (self.any(i - 1, &["-", "+", "$", "/", ".", ":"]) && self.glued(i));
             let after_bad = self.any(k, &["-", "/", ".", ":"]) && self.glued(k) && self.num(k + 1).is_some();
-            if before_bad || after_bad || self.any(k, &["people", "students"]) {
+            let dash_before = i > 1 && self.is(i - 1, "-") && self.num(i - 2).is_some();
+            let dash_after = self.is(k, "-") && self.num(k + 1).is_some();
+            if before_bad || after_bad || dash_before || dash_after || self.any(k, &["people", "students"]) {
                 return None;
             }
         }
