@@ -565,6 +565,12 @@ impl Parser<'_> {
             _ => 0,
         };
         let t = self.today;
+        if rel == "the" && (self.num(j + 1).is_some() || self.is(j + 1, "of")) {
+            return None;
+        }
+        if rel == "the" && self.is(j, "week") && self.is(j + 1, "after") && self.is(j + 2, "next") {
+            return Some((j + 3, RangeV::week(t + Duration::days(14))));
+        }
         let r = match self.w(j) {
             "week" | "workweek" if !rel.is_empty() => RangeV::week(t + Duration::days(7 * off)),
             "working" if self.is(j + 1, "week") && !rel.is_empty() => {

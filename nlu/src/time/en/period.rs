@@ -14,7 +14,15 @@ impl Parser<'_> {
     /// All named periods at `i`, longest first-found.
     pub(super) fn period_expr(&self, i: usize) -> Option<(usize, RangeV)> {
         let mut best: Option<(usize, RangeV)> = None;
-        for c in [self.quarter_range(i), self.week_of_range(i), self.count_first_range(i), self.part_of_range(i)]
+        for c in [
+            self.quarter_range(i),
+            self.week_of_range(i),
+            self.count_first_range(i),
+            self.part_of_range(i),
+            self.earlier_later_range(i),
+            self.season_range(i),
+            self.same_range(i),
+        ]
             .into_iter()
             .flatten()
         {
@@ -187,9 +195,84 @@ impl Parser<'_> {
         Some((k + 2, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e)))
     }
 
+    /// `earlier this month`, `later this week`, `later in the year`, `earlier previous week`.
+    fn earlier_later_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let later = match self.w(i) {
+            "earlier" => false,
+            "later" => true,
+            _ => return None,
+        };
+        let j = if self.is(i + 1, "in") { i + 2 } else { i + 1 };
+        let (e, r) = self.range_expr(j)?;
+        if !self.any(j, &["this", "the", "current"]) && !self.any(j + 1, &["week", "month", "year"]) {
+            return None;
+        }
+        let &(s, end) = r.spans.last()?;
+        let mid = match (end - s).num_days() {
+            7 => s + Duration::days(3),
+            365 | 366 => NaiveDate::from_ymd_opt(s.year(), 7, 1)?,
+            _ => NaiveDate::from_ymd_opt(s.year(), s.month(), 16)?,
+        };
+        let t = self.today;
+        let current = s <= t && t < end;
+        let (span, modifier) = match (current, later) {
+            (true, false) => ((s, if mid < t { mid } else { t }), None),
+            (true, true) => ((if mid > t { mid } else { t }, end), None),
+            (false, false) => ((s, mid), Some("start")),
+            (false, true) => ((mid, end), Some("end")),
+        };
+        Some((e, RangeV { timex: r.timex, spans: vec![span], modifier, unresolved: false }))
+    }
+
+    /// `summer`, `this winter`, `next spring`.
+    fn season_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let (j, year) = match self.w(i) {
+            "this" => (i + 1, Some(self.today.year())),
+            "next" => (i + 1, Some(self.today.year() + 1)),
+            "last" => (i + 1, Some(self.today.year() - 1)),
+            _ => (i, None),
+        };
+        let code = match self.w(j) {
+            "summer" => "SU",
+            "winter" => "WI",
+            "spring" => "SP",
+            "fall" | "autumn" => "FA",
+            _ => return None,
+        };
+        let timex = match year {
+            Some(y) => format!("{y}-{code}"),
+            None => code.to_string(),
+        };
+        Some((j + 1, RangeV { timex, spans: Vec::new(), modifier: None, unresolved: true }))
+    }
+
+    /// `same week`, `same month`, `same year`, `that weekend`: the current one, reference undefined.
+    fn same_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        if !self.any(i, &["same", "that"]) {
+            return None;
+        }
+        let t = self.today;
+        let (timex, s, e) = match self.w(i + 1) {
+            "week" if self.is(i, "same") => ("XXXX-WXX", monday_of(t), monday_of(t) + Duration::days(7)),
+            "month" if self.is(i, "same") => {
+                let s = NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?;
+                ("XXXX-XX", s, add_months(s, 1))
+            }
+            "year" if self.is(i, "same") => {
+                ("XXXX", NaiveDate::from_ymd_opt(t.year(), 1, 1)?, NaiveDate::from_ymd_opt(t.year() + 1, 1, 1)?)
+            }
+            "weekend" if self.is(i, "that") => {
+                let sat = monday_of(t) + Duration::days(5);
+                ("XXXX-WXX-WE", sat, sat + Duration::days(2))
+            }
+            _ => return None,
+        };
+        Some((i + 2, RangeV { timex: timex.into(), spans: vec![(s, e)], modifier: Some("ref_undef"), unresolved: false }))
+    }
+
     /// `mid-November`, `end of the month`, `beginning of 2000`, `late july`, `end of the week`.
     fn part_of_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let j = self.opt(i, "the");
+        let j = if self.any(i + 1, &["end", "beginning", "start", "middle"]) { self.opt(i, "the") } else { i };
         let (part, k) = match self.w(j) {
             "early" | "beginning" | "start" => ("start", j + 1),
             "mid" | "middle" => ("mid", j + 1),

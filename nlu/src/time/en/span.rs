@@ -76,6 +76,9 @@ impl Parser<'_> {
             return None;
         }
         let (e, b) = self.bound(k + 1).or_else(|| self.bare_day_bound(k + 1, a))?;
+        if self.is(i, "in") && b.grain != Grain::Year {
+            return None;
+        }
         self.span_of(a, b).map(|r| (e, r))
     }
 
@@ -190,6 +193,9 @@ impl Parser<'_> {
 
     /// Open spans: `since August`, `before 2018`, `after 3pm`, `as late as tomorrow`, `2018 or later`.
     pub(super) fn open_at(&self, i: usize) -> Option<Found> {
+        if let Some(f) = self.more_less_offset_at(i) {
+            return Some(f);
+        }
         if let Some((j, open)) = self.open_prefix(i) {
             return self.open_target(j, open, None);
         }
@@ -198,6 +204,53 @@ impl Parser<'_> {
         let (k, _) = self.range_expr(j).map(|(k, _)| (k, ())).or_else(|| self.date_expr(j).map(|(k, _)| (k, ())))?;
         let later = (self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"])).then_some(k + 2)?;
         self.open_target(i, Open::Since, Some(later))
+    }
+
+    /// `more than 2 weeks before today`, `less than 3 days after tomorrow`.
+    pub(super) fn more_less_offset_at(&self, i: usize) -> Option<Found> {
+        let more = match self.w(i) {
+            "more" => true,
+            "less" => false,
+            _ => return None,
+        };
+        if !self.is(i + 1, "than") {
+            return None;
+        }
+        let (k, n) = self.count(i + 2)?;
+        let days = match self.w(k).trim_end_matches('s') {
+            "day" => n as i64,
+            "week" => 7 * n as i64,
+            _ => return None,
+        };
+        let after = match self.w(k + 1) {
+            "after" => true,
+            "before" => false,
+            _ => return None,
+        };
+        let (e, base) = self.relative_day_at(k + 2)?;
+        let shift = if after { days } else { -days };
+        let point = base + chrono::Duration::days(shift);
+        let v = if more {
+            let key = if after { "start" } else { "end" };
+            let mut v = value(&ymd(point), "daterange", &[(key, ymd(point))]);
+            v.insert("Mod".into(), (if after { "after" } else { "before" }).into());
+            v
+        } else {
+            let (s, e) = if after { (base, point) } else { (point, base) };
+            value(&format!("({},{},P{days}D)", ymd(s), ymd(e)), "daterange", &[("start", ymd(s)), ("end", ymd(e))])
+        };
+        Some(Found { kind: TimeKind::DateRange, end: e, values: vec![v], domain: DomainTime { date: Some(point), ..Default::default() } })
+    }
+
+    fn relative_day_at(&self, i: usize) -> Option<(usize, NaiveDate)> {
+        let t = self.today;
+        let d = match self.w(i) {
+            "today" => t,
+            "tomorrow" => t + chrono::Duration::days(1),
+            "yesterday" => t - chrono::Duration::days(1),
+            _ => return None,
+        };
+        Some((i + 1, d))
     }
 
     fn open_prefix(&self, i: usize) -> Option<(usize, Open)> {
