@@ -14,6 +14,7 @@ use super::{DomainTime, TimeEntity, TimeKind};
 mod clock;
 mod combine;
 mod date;
+mod holiday;
 mod lex;
 mod period;
 mod span;

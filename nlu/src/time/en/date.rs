@@ -87,7 +87,15 @@ impl Parser<'_> {
     /// A day: relative words, weekdays, month-day forms, numeric forms.
     pub(super) fn date_expr(&self, i: usize) -> Option<(usize, DateV)> {
         let mut best: Option<(usize, DateV)> = None;
-        for c in [self.relative_day(i), self.weekday_date(i), self.month_day(i), self.numeric_date(i), self.nth_day(i)]
+        for c in [
+            self.relative_day(i),
+            self.weekday_date(i),
+            self.month_day(i),
+            self.numeric_date(i),
+            self.nth_day(i),
+            self.this_next_date(i),
+            self.holiday(i),
+        ]
             .into_iter()
             .flatten()
         {
@@ -116,12 +124,33 @@ impl Parser<'_> {
     /// `tue may 9`, `friday 7/6`, `tuesday, jan 15`: a weekday then a full date (the date wins).
     fn weekday_then_date(&self, i: usize, end: usize) -> Option<(usize, DateV)> {
         weekday_word(self.w(end - 1))?;
-        if end != i + 1 {
+        let rel = if end == i + 2 && self.any(i, &["this", "next"]) { Some(self.w(i)) } else { None };
+        if end != i + 1 && rel.is_none() {
             return None;
         }
         let j = if self.is(end, ",") { end + 1 } else { end };
         let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j))?;
+        if rel.is_some() && d.ambiguous {
+            let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
+            return Some((k, DateV { past: this, future: this, ambiguous: false, ..d }));
+        }
         Some((k, d))
+    }
+
+    /// `this 5/12`, `next 6th of april`: a year-less day in this or next year (one value).
+    fn this_next_date(&self, i: usize) -> Option<(usize, DateV)> {
+        let next = match self.w(i) {
+            "this" => false,
+            "next" => true,
+            _ => return None,
+        };
+        let (k, d) = self.month_day(i + 1).or_else(|| self.numeric_date(i + 1))?;
+        if !d.ambiguous || !d.timex.starts_with("XXXX-") || d.timex.contains('W') {
+            return None;
+        }
+        let y = self.today.year() + next as i32;
+        let x = NaiveDate::from_ymd_opt(y, d.future.month(), d.future.day())?;
+        Some((k, DateV { past: x, future: x, ambiguous: false, ..d }))
     }
 
     /// `next week wednesday`, `this week monday`, `next week on tuesday`, `monday of next week`.
@@ -362,7 +391,7 @@ impl Parser<'_> {
             if self.is(k, ":") || (self.digits(j) > 0 && self.any(k, &["am", "pm"])) {
                 return None;
             }
-            if self.w(i) == "may" && self.digits(j) == 0 && ordinal_word(self.w(k - 1)).is_none() && !self.month_context(i) {
+            if self.w(i) == "may" && self.digits(j) == 0 && ordinal_word(self.w(k - 1)).is_none() && k - j < 2 && !self.month_context(i) {
                 return None;
             }
             let (k2, y) = self.trailing_year(k);
@@ -373,7 +402,7 @@ impl Parser<'_> {
         let (k, d) = self.day_number(j0)?;
         let ordinal = self.ordinal_day(j0).is_some();
         let mut j = k;
-        if self.any(j, &["-", "/"]) || (ordinal && self.is(j, "of")) {
+        if self.any(j, &["-", "/"]) || ((ordinal || self.digits(j0) > 0) && self.is(j, "of")) {
             j += 1;
         } else if j0 != i && !ordinal {
             return None;
@@ -383,7 +412,7 @@ impl Parser<'_> {
             return None;
         }
         let mut e = j + 1;
-        if self.is(e, ".") && self.w(j).len() <= 4 {
+        if self.is(e, ".") && self.w(j).len() <= 4 && (self.is(e + 1, ",") || self.num(e + 1).is_some()) {
             e += 1;
         }
         let (e2, y) = self.trailing_year(e);
