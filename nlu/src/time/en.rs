@@ -129,9 +129,11 @@ impl Parser<'_> {
         let joiner = |i: usize| self.any(i, &["-", ".", "/", ":"]);
         let before = from > 0
             && self.glued(from)
-            && (alnum(from - 1) || (joiner(from - 1) && from > 1 && self.glued(from - 1) && self.num(from - 2).is_some()));
+            && (alnum(from - 1)
+                || (joiner(from - 1) && from > 1 && self.glued(from - 1) && self.num(from - 2).is_some()));
         let after = self.glued(to)
-            && (alnum(to) || (joiner(to) && self.glued(to + 1) && self.toks.get(to + 1).is_some_and(|t| t.kind == TokKind::Num)));
+            && (alnum(to)
+                || (joiner(to) && self.glued(to + 1) && self.toks.get(to + 1).is_some_and(|t| t.kind == TokKind::Num)));
         before || after
     }
 

@@ -21,18 +21,20 @@ impl Parser<'_> {
     /// A time of day as a found `time` entity.
     pub(super) fn time_at(&self, i: usize) -> Option<Found> {
         let (end, t) = self.time_expr(i).or_else(|| self.time_after_at(i))?;
-        let values = t
-            .candidates()
-            .iter()
-            .map(|c| value(&c.timex(), "time", &[("value", hms(c.naive()))]))
-            .collect();
+        let values = t.candidates().iter().map(|c| value(&c.timex(), "time", &[("value", hms(c.naive()))])).collect();
         let start = self.next_occurrence(t.booking());
-        Some(Found { kind: TimeKind::Time, end, values, domain: DomainTime { start: Some(start), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::Time,
+            end,
+            values,
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
     }
 
     /// `at 6.45` (the `at` is part of it) or a bare hour after `at` at the end of a clause (`at 6.`).
     fn time_after_at(&self, i: usize) -> Option<(usize, TimeV)> {
-        if self.is(i, "at") && self.is(i + 2, ".") && self.digits(i + 3) == 2 && self.glued(i + 2) && self.glued(i + 3) {
+        if self.is(i, "at") && self.is(i + 2, ".") && self.digits(i + 3) == 2 && self.glued(i + 2) && self.glued(i + 3)
+        {
             let (h, m) = (self.num(i + 1).filter(|h| *h <= 12)?, self.num(i + 3).filter(|m| *m < 60)?);
             if self.any(i + 4, &["percent", "%"]) {
                 return None;
@@ -40,8 +42,10 @@ impl Parser<'_> {
             return Some((i + 4, TimeV { h, m: Some(m), s: None, ambiguous: true }));
         }
         let h = self.num(i).filter(|h| (1..=12).contains(h) && self.digits(i) <= 2)?;
-        let end_of_clause = i + 1 >= self.toks.len() || (self.any(i + 1, &[".", ",", "!", "?", ";"]) && self.num(i + 2).is_none());
-        (i > 0 && self.is(i - 1, "at") && end_of_clause).then_some((i + 1, TimeV { h, m: None, s: None, ambiguous: true }))
+        let end_of_clause =
+            i + 1 >= self.toks.len() || (self.any(i + 1, &[".", ",", "!", "?", ";"]) && self.num(i + 2).is_none());
+        (i > 0 && self.is(i - 1, "at") && end_of_clause)
+            .then_some((i + 1, TimeV { h, m: None, s: None, ambiguous: true }))
     }
 
     /// Today at `t` if still ahead of the reference, else tomorrow.
@@ -268,7 +272,12 @@ impl Parser<'_> {
         let mut v = value(&format!("T{}", pod.code()), "timerange", &[("start", hms(s)), ("end", hms(e))]);
         v.insert("Mod".into(), part.into());
         let start = self.next_occurrence(s);
-        Some(Found { kind: TimeKind::TimeRange, end: j + 1, values: vec![v], domain: DomainTime { start: Some(start), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::TimeRange,
+            end: j + 1,
+            values: vec![v],
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
     }
 
     /// `around 1pm`, `circa 5 in the morning`: a time with `Mod: approx`.
@@ -290,7 +299,12 @@ impl Parser<'_> {
             })
             .collect();
         let start = self.next_occurrence(t.booking());
-        Some(Found { kind: TimeKind::Time, end, values, domain: DomainTime { start: Some(start), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::Time,
+            end,
+            values,
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
     }
 
     /// The found entity of a time span.
@@ -301,7 +315,12 @@ impl Parser<'_> {
                 let code = format!("T{}", pod.code());
                 let values = vec![value(&code, "timerange", &[("start", hms(s)), ("end", hms(e))])];
                 let start = self.next_occurrence(NaiveTime::from_hms_opt(pod.default_hour(), 0, 0).unwrap_or(s));
-                Found { kind: TimeKind::TimeRange, end, values, domain: DomainTime { start: Some(start), ..Default::default() } }
+                Found {
+                    kind: TimeKind::TimeRange,
+                    end,
+                    values,
+                    domain: DomainTime { start: Some(start), ..Default::default() },
+                }
             }
             TRange::Clock(a, b) => {
                 let values = clock_pairs(a, b)

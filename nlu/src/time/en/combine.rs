@@ -182,7 +182,8 @@ impl Parser<'_> {
         let k = if self.any(j, &["at", "on", ",", "for", "@", "around"]) { j + 1 } else { j };
         let k = if self.is(k, "at") { k + 1 } else { k };
         let at = k > j && self.any(k - 1, &["at", "around", "@"]);
-        let (e, t) = self.time_expr(k).or_else(|| self.dotted_after_at(k, at)).or_else(|| self.bare_hour_after_at(k, at))?;
+        let (e, t) =
+            self.time_expr(k).or_else(|| self.dotted_after_at(k, at)).or_else(|| self.bare_hour_after_at(k, at))?;
         Some((e, d, t))
     }
 
@@ -250,7 +251,12 @@ impl Parser<'_> {
             _ => return None,
         };
         let values = vec![value("PRESENT_REF", "datetime", &[("value", ymd_hms(self.now))])];
-        Some(Found { kind: TimeKind::DateTime, end, values, domain: DomainTime { start: Some(self.now), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::DateTime,
+            end,
+            values,
+            domain: DomainTime { start: Some(self.now), ..Default::default() },
+        })
     }
 
     /// `in 3 days`, `3 days ago`, `in 5 minutes`, `2 weeks from today`, `30 minutes later`.
@@ -275,7 +281,7 @@ impl Parser<'_> {
                     let (e, base) = self.date_expr(j + 1)?;
                     let sign = if self.is(j, "before") { -1 } else { 1 };
                     let t = d.add_to(base.future.and_time(chrono::NaiveTime::MIN), sign);
-                    return Some(date_found(&DateV::exact(t.date()), e));
+                    return Some(date_found(&DateV::exact(t.date()), e, self.today));
                 }
                 "after" if self.is(j + 1, "today") => (j + 2, d, 1),
                 "before" if self.is(j + 1, "today") => (j + 2, d, -1),
@@ -296,7 +302,7 @@ impl Parser<'_> {
             let values = vec![value(&timex, "datetime", &[("value", ymd_hms(t))])];
             Found { kind: TimeKind::DateTime, end, values, domain: DomainTime { start: Some(t), ..Default::default() } }
         } else {
-            date_found(&DateV::exact(t.date()), end)
+            date_found(&DateV::exact(t.date()), end, self.today)
         }
     }
 
@@ -336,7 +342,12 @@ impl Parser<'_> {
             }
         }
         let start = d.future.and_time(t.booking());
-        Some(Found { kind: TimeKind::DateTimeRange, end: e, values, domain: DomainTime { start: Some(start), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::DateTimeRange,
+            end: e,
+            values,
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
     }
 
     fn date_pod(&self, i: usize) -> Option<(usize, DateV, Pod)> {
@@ -368,7 +379,13 @@ impl Parser<'_> {
         let values = d
             .candidates()
             .iter()
-            .map(|day| value(&timex, "datetimerange", &[("start", ymd_hms(day.and_time(s))), ("end", ymd_hms(day.and_time(e)))]))
+            .map(|day| {
+                value(
+                    &timex,
+                    "datetimerange",
+                    &[("start", ymd_hms(day.and_time(s))), ("end", ymd_hms(day.and_time(e)))],
+                )
+            })
             .collect();
         let start = d.future.and_hms_opt(pod.default_hour(), 0, 0);
         Found { kind: TimeKind::DateTimeRange, end, values, domain: DomainTime { start, ..Default::default() } }
@@ -437,7 +454,12 @@ impl Parser<'_> {
     pub(super) fn set_at(&self, i: usize) -> Option<Found> {
         let (end, timex) = self.set_expr(i)?;
         let values = vec![value(&timex, "set", &[("value", "not resolved".into())])];
-        Some(Found { kind: TimeKind::Set, end, values, domain: DomainTime { recurring: Some(timex), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::Set,
+            end,
+            values,
+            domain: DomainTime { recurring: Some(timex), ..Default::default() },
+        })
     }
 
     fn set_expr(&self, i: usize) -> Option<(usize, String)> {
@@ -530,7 +552,6 @@ impl Parser<'_> {
         (i, day)
     }
 }
-
 
 /// Settles an ambiguous hour by the part of day it sits in.
 fn apply_pod(t: TimeV, pod: Pod) -> TimeV {

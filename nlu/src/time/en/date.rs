@@ -72,7 +72,8 @@ impl RangeV {
                 })
                 .collect()
         };
-        let date = self.spans.last().map(|(s, e)| if self.modifier == Some("end") { *e - Duration::days(1) } else { *s });
+        let date =
+            self.spans.last().map(|(s, e)| if self.modifier == Some("end") { *e - Duration::days(1) } else { *s });
         Found { kind: TimeKind::DateRange, end, values, domain: DomainTime { date, ..Default::default() } }
     }
 }
@@ -81,7 +82,7 @@ impl Parser<'_> {
     /// A day as a found `date` entity.
     pub(super) fn date_at(&self, i: usize) -> Option<Found> {
         let (end, d) = self.date_expr(i)?;
-        Some(date_found(&d, end))
+        Some(date_found(&d, end, self.today))
     }
 
     /// A day: relative words, weekdays, month-day forms, numeric forms.
@@ -96,8 +97,8 @@ impl Parser<'_> {
             self.this_next_date(i),
             self.holiday(i),
         ]
-            .into_iter()
-            .flatten()
+        .into_iter()
+        .flatten()
         {
             if best.as_ref().is_none_or(|b| c.0 > b.0) {
                 best = Some(c);
@@ -391,7 +392,12 @@ impl Parser<'_> {
             if self.is(k, ":") || (self.digits(j) > 0 && self.any(k, &["am", "pm"])) {
                 return None;
             }
-            if self.w(i) == "may" && self.digits(j) == 0 && ordinal_word(self.w(k - 1)).is_none() && k - j < 2 && !self.month_context(i) {
+            if self.w(i) == "may"
+                && self.digits(j) == 0
+                && ordinal_word(self.w(k - 1)).is_none()
+                && k - j < 2
+                && !self.month_context(i)
+            {
                 return None;
             }
             let (k2, y) = self.trailing_year(k);
@@ -505,7 +511,7 @@ impl Parser<'_> {
         if prev != "on" && !(j > i && self.any(k, &["of"])) {
             return None;
         }
-        if self.digits(j) == 0 && !(j > i) {
+        if self.digits(j) == 0 && j <= i {
             return None;
         }
         let t = self.today;
@@ -518,7 +524,13 @@ impl Parser<'_> {
     /// A span of days as a found entity.
     pub(super) fn date_range_at(&self, i: usize) -> Option<Found> {
         let (end, r) = self.range_expr(i)?;
-        Some(r.found(end))
+        let mut found = r.found(end);
+        // booking convention: "this weekend" said on a weekend means next week's
+        let weekend_day = self.today.weekday().number_from_monday() >= 6;
+        if weekend_day && r.timex.ends_with("-WE") && self.is(end - 1, "weekend") && !self.any(i, &["last", "next"]) {
+            found.domain.date = Some(monday_of(self.today) + Duration::days(12));
+        }
+        Some(found)
     }
 
     /// A span of days.
@@ -533,8 +545,8 @@ impl Parser<'_> {
             self.days_of_month_range(i),
             self.period_expr(i),
         ]
-            .into_iter()
-            .flatten()
+        .into_iter()
+        .flatten()
         {
             if best.as_ref().is_none_or(|b| c.0 > b.0) {
                 best = Some(c);
@@ -555,7 +567,8 @@ impl Parser<'_> {
         };
         let w = self.w(j);
         let m = month_word(w)?;
-        let may_ok = if rel.is_empty() { self.month_context(j) } else { i > 0 && self.any(i - 1, &["from", "in", "since"]) };
+        let may_ok =
+            if rel.is_empty() { self.month_context(j) } else { i > 0 && self.any(i - 1, &["from", "in", "since"]) };
         if w == "may" && !may_ok && self.year_after_month(j + 1).is_none() {
             return None;
         }
@@ -688,7 +701,9 @@ impl Parser<'_> {
 }
 
 /// The found `date` entity of a day.
-pub fn date_found(d: &DateV, end: usize) -> Found {
+pub fn date_found(d: &DateV, end: usize, today: NaiveDate) -> Found {
     let values = d.candidates().into_iter().map(|x| value(&d.timex, "date", &[("value", ymd(x))])).collect();
-    Found { kind: TimeKind::Date, end, values, domain: DomainTime { date: Some(d.future), ..Default::default() } }
+    // a year-less day that is today books today (Recognizers' future candidate is then next year's)
+    let booking = if d.ambiguous && d.past == today { today } else { d.future };
+    Found { kind: TimeKind::Date, end, values, domain: DomainTime { date: Some(booking), ..Default::default() } }
 }

@@ -23,8 +23,8 @@ impl Parser<'_> {
             self.season_range(i),
             self.same_range(i),
         ]
-            .into_iter()
-            .flatten()
+        .into_iter()
+        .flatten()
         {
             if best.as_ref().is_none_or(|b| c.0 > b.0) {
                 best = Some(c);
@@ -143,11 +143,7 @@ impl Parser<'_> {
                 n
             }
         };
-        let k = if self.w(j) == "last" {
-            j + 1
-        } else {
-            self.ordinal_or_number(j)?.0
-        };
+        let k = if self.w(j) == "last" { j + 1 } else { self.ordinal_or_number(j)?.0 };
         if !self.is(k, "week") || !self.is(k + 1, "of") {
             return None;
         }
@@ -267,7 +263,10 @@ impl Parser<'_> {
             }
             _ => return None,
         };
-        Some((i + 2, RangeV { timex: timex.into(), spans: vec![(s, e)], modifier: Some("ref_undef"), unresolved: false }))
+        Some((
+            i + 2,
+            RangeV { timex: timex.into(), spans: vec![(s, e)], modifier: Some("ref_undef"), unresolved: false },
+        ))
     }
 
     /// `mid-November`, `end of the month`, `beginning of 2000`, `late july`, `end of the week`.

@@ -202,7 +202,8 @@ impl Parser<'_> {
         // suffix forms: "2018 or later", "1/1/2016 and after", "year 2016 and greater"
         let j = self.opt(i, "year");
         let (k, _) = self.range_expr(j).map(|(k, _)| (k, ())).or_else(|| self.date_expr(j).map(|(k, _)| (k, ())))?;
-        let later = (self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"])).then_some(k + 2)?;
+        let later =
+            (self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"])).then_some(k + 2)?;
         self.open_target(i, Open::Since, Some(later))
     }
 
@@ -239,7 +240,12 @@ impl Parser<'_> {
             let (s, e) = if after { (base, point) } else { (point, base) };
             value(&format!("({},{},P{days}D)", ymd(s), ymd(e)), "daterange", &[("start", ymd(s)), ("end", ymd(e))])
         };
-        Some(Found { kind: TimeKind::DateRange, end: e, values: vec![v], domain: DomainTime { date: Some(point), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::DateRange,
+            end: e,
+            values: vec![v],
+            domain: DomainTime { date: Some(point), ..Default::default() },
+        })
     }
 
     fn relative_day_at(&self, i: usize) -> Option<(usize, NaiveDate)> {
@@ -335,7 +341,8 @@ impl Parser<'_> {
                 v
             })
             .collect();
-        let date = r.spans.last().map(|(s, _)| *s);
+        let last_day = |e: NaiveDate| e.pred_opt().unwrap_or(e);
+        let date = r.spans.last().map(|(s, e)| if r.modifier == Some("end") { last_day(*e) } else { *s });
         Found { kind: TimeKind::DateRange, end, values, domain: DomainTime { date, ..Default::default() } }
     }
 
