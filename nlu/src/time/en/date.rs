@@ -442,6 +442,11 @@ impl Parser<'_> {
         if i > 0 && (self.glued(i) && self.any(i - 1, &["/", "-", ".", ":"]) || self.is(i - 1, "$")) {
             return None;
         }
+        self.numeric_date_after_dash(i)
+    }
+
+    /// [`Self::numeric_date`] without the check of what comes before (the second bound of `10/1-11/7`).
+    pub(super) fn numeric_date_after_dash(&self, i: usize) -> Option<(usize, DateV)> {
         if self.digits(i) == 8 {
             let s = &self.toks[i].text;
             let (y, m, d) = (s[0..4].parse().ok()?, s[4..6].parse().ok()?, s[6..8].parse().ok()?);
@@ -484,7 +489,7 @@ impl Parser<'_> {
                 _ => return None,
             });
             end += 2;
-            if self.is(end, sep) && self.num(end + 1).is_some() {
+            if self.is(end, sep) && self.num(end + 1).is_some() && sep != "-" {
                 return None;
             }
         } else if sep == "." && self.digits(i + 2) != 0 && !(1..=12).contains(&a) {
@@ -557,6 +562,17 @@ impl Parser<'_> {
 
     /// `may`, `this september`, `april 2017`, `2017 april`, `dec-2018`, `june of 1992`.
     pub(super) fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        if self.is(i + 1, "-") && self.glued(i + 1) && self.glued(i + 2) && !(self.is(i + 3, "-") && self.glued(i + 3)) {
+            let (a, b) = (self.num(i)?, self.num(i + 2)?);
+            let ym = match (self.digits(i), self.digits(i + 2)) {
+                (4, 1 | 2) if (1..=12).contains(&b) => Some((a as i32, b)),
+                (1 | 2, 4) if (1..=12).contains(&a) => Some((b as i32, a)),
+                _ => None,
+            };
+            if let Some((y, m)) = ym.filter(|(y, _)| (1900..2100).contains(y)) {
+                return Some((i + 3, RangeV::month(self, Some(y), m)?));
+            }
+        }
         if let Some((k, y)) = self.year(i) {
             let m = month_word(self.w(k))?;
             return Some((k + 1, RangeV::month(self, Some(y), m)?));

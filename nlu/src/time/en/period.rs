@@ -22,6 +22,8 @@ impl Parser<'_> {
             self.earlier_later_range(i),
             self.season_range(i),
             self.same_range(i),
+            self.within_range(i),
+            self.length_from_range(i),
         ]
         .into_iter()
         .flatten()
@@ -174,6 +176,9 @@ impl Parser<'_> {
             "past" | "previous" | "last" => -1,
             _ => return None,
         };
+        if n > 1 && !self.w(k + 1).ends_with('s') {
+            return None;
+        }
         let (code, days, months) = match self.w(k + 1).trim_end_matches('s') {
             "day" => ('D', n as i64, 0),
             "week" => ('W', 7 * n as i64, 0),
@@ -218,6 +223,52 @@ impl Parser<'_> {
             (false, true) => ((mid, end), Some("end")),
         };
         Some((e, RangeV { timex: r.timex, spans: vec![span], modifier, unresolved: false }))
+    }
+
+    /// `within 9 months`, `within next 10 months`: from today on.
+    fn within_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        if !self.is(i, "within") {
+            return None;
+        }
+        let j = self.opt(self.opt(i + 1, "the"), "next");
+        let (k, n) = self.count(j)?;
+        let (code, days, months) = match self.w(k).trim_end_matches('s') {
+            "day" => ('D', n as i64, 0),
+            "week" => ('W', 7 * n as i64, 0),
+            "month" => ('M', 0, n as i32),
+            "year" => ('Y', 0, 12 * n as i32),
+            _ => return None,
+        };
+        let s = self.today;
+        let e = add_months(s, months) + Duration::days(days);
+        Some((k + 1, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e)))
+    }
+
+    /// `a week starting tomorrow`, `3 days starting from next monday`, `for 3 days from today`.
+    fn length_from_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let j = self.opt(i, "for");
+        let (k, n) = self.count(j)?;
+        let (code, days, months) = match self.w(k).trim_end_matches('s') {
+            "day" => ('D', n as i64, 0),
+            "week" => ('W', 7 * n as i64, 0),
+            "month" => ('M', 0, n as i32),
+            _ => return None,
+        };
+        let mut x = k + 1;
+        if self.is(x, ",") {
+            x += 1;
+        }
+        match self.w(x) {
+            "starting" | "beginning" => {
+                x = self.opt(self.opt(x + 1, "from"), "on");
+            }
+            "from" if j > i => x += 1,
+            _ => return None,
+        }
+        let (e, d) = self.date_expr(x)?;
+        let s = if d.ambiguous && d.past.year() == self.today.year() { d.past } else { d.future };
+        let end = add_months(s, months) + Duration::days(days);
+        Some((e, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(end)), s, end)))
     }
 
     /// `summer`, `this winter`, `next spring`.
@@ -271,7 +322,7 @@ impl Parser<'_> {
 
     /// `mid-November`, `end of the month`, `beginning of 2000`, `late july`, `end of the week`.
     fn part_of_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let j = if self.any(i + 1, &["end", "beginning", "start", "middle"]) { self.opt(i, "the") } else { i };
+        let j = i;
         let (part, k) = match self.w(j) {
             "early" | "beginning" | "start" => ("start", j + 1),
             "mid" | "middle" => ("mid", j + 1),

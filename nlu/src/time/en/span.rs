@@ -75,11 +75,45 @@ impl Parser<'_> {
         if !self.any(k, joiners) {
             return None;
         }
-        let (e, b) = self.bound(k + 1).or_else(|| self.bare_day_bound(k + 1, a))?;
+        let (e, mut b) = self
+            .bound(k + 1)
+            .or_else(|| self.dash_date_bound(k + 1))
+            .or_else(|| self.bare_day_bound(k + 1, a))
+            .or_else(|| self.bare_weekday_bound(j, k + 1))?;
+        let mut a = a;
+        let mut e = e;
+        if b.year.is_none() && a.year.is_none() {
+            if let Some((e2, y)) = self.year_suffix(e) {
+                a.year = Some(y);
+                b.year = Some(y);
+                e = e2;
+            }
+        }
         if self.is(i, "in") && b.grain != Grain::Year {
             return None;
         }
         self.span_of(a, b).map(|r| (e, r))
+    }
+
+    /// `11/7` right after `-` (`10/1-11/7`).
+    fn dash_date_bound(&self, i: usize) -> Option<(usize, Bound)> {
+        if !(i > 0 && self.is(i - 1, "-")) {
+            return None;
+        }
+        let (k, d) = self.numeric_date_after_dash(i)?;
+        let year = (!d.timex.starts_with("XXXX")).then_some(d.future.year());
+        Some((k, Bound { month: d.future.month(), day: d.future.day(), year, grain: Grain::Day }))
+    }
+
+    /// `friday` after `next monday to`: that day of the first bound's week.
+    fn bare_weekday_bound(&self, a_at: usize, i: usize) -> Option<(usize, Bound)> {
+        let wd = super::lex::weekday_word(self.w(i))?;
+        let (_, a) = self.date_expr(a_at)?;
+        if a.ambiguous {
+            return None;
+        }
+        let d = super::value::monday_of(a.future) + chrono::Duration::days(wd as i64 - 1);
+        Some((i + 1, Bound { month: d.month(), day: d.day(), year: Some(d.year()), grain: Grain::Day }))
     }
 
     /// The second bound as a day of the first bound's month (`November 18-19`, `april 9th through 17th`).
@@ -133,16 +167,34 @@ impl Parser<'_> {
         if let Some((k, y)) = self.year(i).filter(|_| self.digits(i) == 4) {
             consider(Some((k, Bound { month: 1, day: 1, year: Some(y), grain: Grain::Year })));
         }
+        if self.is(i, "now") || self.is(i, "date") && i > 0 && self.any(i - 1, &["to", "till"]) {
+            let t = self.today;
+            consider(Some((i + 1, Bound { month: t.month(), day: t.day(), year: Some(t.year()), grain: Grain::Day })));
+        }
         best
+    }
+
+    /// Whether a bound is today (`now`, `to date`), whose year does not carry over to the other bound.
+    fn is_now_bound(&self, b: Bound) -> bool {
+        let t = self.today;
+        b.grain == Grain::Day && b.year == Some(t.year()) && b.month == t.month() && b.day == t.day()
     }
 
     /// The span from the first day of `a` to the first day of `b`.
     fn span_of(&self, a: Bound, b: Bound) -> Option<RangeV> {
         let (ya, yb) = match (a.year, b.year) {
             (Some(x), Some(y)) => (Some(x), Some(y)),
+            (None, Some(y)) if self.is_now_bound(b) => {
+                let this = a.date(y)?;
+                (Some(if this <= self.today { y } else { y - 1 }), Some(y))
+            }
             (None, Some(y)) => {
                 let back = (a.month, a.day) > (b.month, b.day);
                 (Some(if back { y - 1 } else { y }), Some(y))
+            }
+            (Some(x), None) if self.is_now_bound(a) => {
+                let this = b.date(x)?;
+                (Some(x), Some(if this >= self.today { x } else { x + 1 }))
             }
             (Some(x), None) => {
                 let fwd = (b.month, b.day) < (a.month, a.day);
@@ -170,7 +222,9 @@ impl Parser<'_> {
                 if e <= s {
                     return None;
                 }
-                let timex = format!("({},{},{})", ymd(s), ymd(e), unit(s, e)?);
+                let sa = if a.year.is_none() && self.is_now_bound(b) { a.timex(None) } else { ymd(s) };
+                let sb = if b.year.is_none() && self.is_now_bound(a) { b.timex(None) } else { ymd(e) };
+                let timex = format!("({sa},{sb},{})", unit(s, e)?);
                 Some(RangeV { timex, spans: vec![(s, e)], modifier: None, unresolved: false })
             }
             _ => {
@@ -193,7 +247,7 @@ impl Parser<'_> {
 
     /// Open spans: `since August`, `before 2018`, `after 3pm`, `as late as tomorrow`, `2018 or later`.
     pub(super) fn open_at(&self, i: usize) -> Option<Found> {
-        if let Some(f) = self.more_less_offset_at(i) {
+        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)) {
             return Some(f);
         }
         if let Some((j, open)) = self.open_prefix(i) {
@@ -257,6 +311,21 @@ impl Parser<'_> {
             _ => return None,
         };
         Some((i + 1, d))
+    }
+
+    /// `to date`, `till date`: up to today.
+    pub(super) fn to_date_at(&self, i: usize) -> Option<Found> {
+        if !(self.any(i, &["to", "till"]) && self.is(i + 1, "date")) {
+            return None;
+        }
+        let mut v = value("PRESENT_REF", "daterange", &[("end", ymd(self.today))]);
+        v.insert("Mod".into(), "before".into());
+        Some(Found {
+            kind: TimeKind::DateRange,
+            end: i + 2,
+            values: vec![v],
+            domain: DomainTime { date: Some(self.today), ..Default::default() },
+        })
     }
 
     fn open_prefix(&self, i: usize) -> Option<(usize, Open)> {
