@@ -26,6 +26,7 @@ impl Dur {
             'M' => 30.0 * 86400.0,
             'W' => 7.0 * 86400.0,
             'D' => 86400.0,
+            'E' => 2.0 * 86400.0,
             'H' => 3600.0,
             'm' => 60.0,
             _ => 1.0,
@@ -39,6 +40,7 @@ impl Dur {
             'H' => format!("PT{n}H"),
             'm' => format!("PT{n}M"),
             'S' => format!("PT{n}S"),
+            'E' => format!("P{n}WE"),
             u => format!("P{n}{u}"),
         }
     }
@@ -102,6 +104,12 @@ impl Parser<'_> {
         if self.is(i, "half") && self.any(i + 1, &["an", "a"]) && self.any(i + 2, &["hour", "hr"]) {
             return Some((i + 3, Dur { amount: 0.5, unit: 'H' }));
         }
+        if self.is(i, "another") && self.is(i + 1, "day") {
+            return Some((i + 2, Dur { amount: 1.0, unit: 'D' }));
+        }
+        if self.is(i, "½") && self.any(i + 1, &["hour", "hr"]) {
+            return Some((i + 2, Dur { amount: 0.5, unit: 'H' }));
+        }
         if self.is(i, "all") && self.any(i + 1, &["day", "week", "month", "year"]) {
             let unit = self.w(i + 1).chars().next().map_or('D', |c| c.to_ascii_uppercase());
             return Some((i + 2, Dur { amount: 1.0, unit }));
@@ -114,6 +122,7 @@ impl Parser<'_> {
             "month" | "months" => 'M',
             "week" | "weeks" => 'W',
             "day" | "days" | "night" | "nights" => 'D',
+            "weekend" | "weekends" => 'E',
             "hour" | "hours" | "hr" | "hrs" => 'H',
             "minute" | "minutes" | "min" | "mins" => 'm',
             "second" | "seconds" | "sec" | "secs" => 'S',
@@ -130,9 +139,13 @@ impl Parser<'_> {
         }
         let mut end = j + 1;
         let mut amount = amount;
-        if self.is(end, "and") && self.is(end + 1, "a") && self.is(end + 2, "half") {
-            amount += 0.5;
-            end += 3;
+        if self.is(end, "and") {
+            let k = self.opt(end + 1, "a");
+            match self.w(k) {
+                "half" => (amount, end) = (amount + 0.5, k + 1),
+                "quarter" => (amount, end) = (amount + 0.25, k + 1),
+                _ => {}
+            }
         }
         Some((end, Dur { amount, unit: u }))
     }
@@ -144,8 +157,13 @@ impl Parser<'_> {
             return Some((i + 3, s.parse().ok()?));
         }
         let (j, n) = self.count(i)?;
-        if self.is(j, "and") && self.is(j + 1, "a") && self.is(j + 2, "half") {
-            return Some((j + 3, n as f64 + 0.5));
+        if self.is(j, "and") {
+            let k = self.opt(j + 1, "a");
+            match self.w(k) {
+                "half" => return Some((k + 1, n as f64 + 0.5)),
+                "quarter" => return Some((k + 1, n as f64 + 0.25)),
+                _ => {}
+            }
         }
         Some((j, n as f64))
     }
@@ -271,7 +289,7 @@ impl Parser<'_> {
             let (j, d) = self.duration_expr(i)?;
             match self.w(j) {
                 "ago" => (j + 1, d, -1),
-                "later" => (j + 1, d, 1),
+                "later" if !self.any(j + 1, &["this", "in", "that", "today"]) => (j + 1, d, 1),
                 "from" if self.any(j + 1, &["now", "today"]) => (j + 2, d, 1),
                 "from" if self.any(j + 1, &["tomorrow", "tmrw"]) => {
                     let base = self.now + Duration::days(1);

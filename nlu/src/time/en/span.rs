@@ -315,7 +315,10 @@ impl Parser<'_> {
 
     /// `to date`, `till date`: up to today.
     pub(super) fn to_date_at(&self, i: usize) -> Option<Found> {
-        if !(self.any(i, &["to", "till"]) && self.is(i + 1, "date")) {
+        if !(self.any(i, &["to", "till"]) && self.is(i + 1, "date")) || i > 0 && self.is(i - 1, "up") {
+            return None;
+        }
+        if self.toks.get(i + 2).is_some_and(|t| t.kind != super::lex::TokKind::Punct) {
             return None;
         }
         let mut v = value("PRESENT_REF", "daterange", &[("end", ymd(self.today))]);
