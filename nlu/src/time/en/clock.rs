@@ -1,7 +1,7 @@
 //! Times of day (`10am`, `10:30`, `half past ten`, `noon`) and spans within a
 //! day (`9-11am`, `from 2 to 4pm`, `in the morning`).
 
-use chrono::{Duration, NaiveDateTime, NaiveTime};
+use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
 
 use super::lex::unit_word;
 use super::value::{hms, minutes_timex, value, Pod, TimeV};
@@ -251,7 +251,7 @@ impl Parser<'_> {
 
     /// A span within a day as a found `timerange` entity.
     pub(super) fn time_range_at(&self, i: usize) -> Option<Found> {
-        if let Some(f) = self.pod_mod_at(i).or_else(|| self.approx_at(i)) {
+        if let Some(f) = self.pod_mod_at(i).or_else(|| self.approx_at(i)).or_else(|| self.meal_at(i)) {
             return Some(f);
         }
         let (end, r) = self.time_range_expr(i)?;
@@ -278,6 +278,93 @@ impl Parser<'_> {
             values: vec![v],
             domain: DomainTime { start: Some(start), ..Default::default() },
         })
+    }
+
+    /// `after breakfast`, `before lunch`, `around dinner`, `at lunch`, `lunchtime`.
+    fn meal_at(&self, i: usize) -> Option<Found> {
+        let (j, modifier) = match self.w(i) {
+            "after" => (i + 1, Some("after")),
+            "before" => (i + 1, Some("before")),
+            "around" => (i + 1, Some("approx")),
+            "at" => (i + 1, None),
+            _ => (i, None),
+        };
+        let w = self.w(j);
+        let (code, s, e) = match w {
+            "breakfast" => ("TMEB", 8, 12),
+            "lunch" | "lunchtime" => ("TMEL", 11, 13),
+            "dinner" | "dinnertime" => ("TMED", 16, 20),
+            _ => return None,
+        };
+        if j == i && w != "lunchtime" {
+            return None;
+        }
+        let hm = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or(NaiveTime::MIN);
+        let keys: Vec<(&str, String)> = match modifier {
+            Some("after") => vec![("start", hms(hm(e)))],
+            Some("before") => vec![("end", hms(hm(s)))],
+            _ => vec![("start", hms(hm(s))), ("end", hms(hm(e)))],
+        };
+        let mut v = value(code, "timerange", &keys);
+        if let Some(m) = modifier {
+            v.insert("Mod".into(), m.into());
+        }
+        let start = self.next_occurrence(hm(s));
+        Some(Found { kind: TimeKind::TimeRange, end: j + 1, values: vec![v], domain: DomainTime { start: Some(start), ..Default::default() } })
+    }
+
+    /// `from 9 for 2.5 hrs`, `for 3 hours from 10 am`: a start and a length.
+    pub(super) fn for_length_range(&self, i: usize) -> Option<(usize, TRange)> {
+        let start_then_len = |k: usize| -> Option<(usize, TimeV, f64)> {
+            let (j, t) = self.range_clock(k)?;
+            if !self.is(j, "for") {
+                return None;
+            }
+            let (e, mins) = self.length_minutes(j + 1)?;
+            Some((e, t, mins))
+        };
+        let (e, t, mins) = if self.is(i, "from") {
+            start_then_len(i + 1)?
+        } else if self.is(i, "for") {
+            let (j, mins) = self.length_minutes(i + 1)?;
+            if !self.is(j, "from") {
+                return None;
+            }
+            let (e, t) = self.range_clock(j + 1)?;
+            (e, t, mins)
+        } else {
+            return None;
+        };
+        let a = TimeV { ambiguous: false, ..t };
+        let end = a.naive() + Duration::minutes(mins as i64);
+        let b = TimeV { h: end.hour(), m: Some(end.minute()), s: Some(0), ambiguous: false };
+        Some((e, TRange::Clock(a, b)))
+    }
+
+    /// `2.5 hrs`, `3 hours 30 minutes`, `7 hours`: a length in minutes.
+    fn length_minutes(&self, i: usize) -> Option<(usize, f64)> {
+        let (j, n) = if self.num(i).is_some() && self.is(i + 1, ".") && self.glued(i + 1) && self.glued(i + 2) {
+            (i + 3, format!("{}.{}", self.w(i), self.w(i + 2)).parse::<f64>().ok()?)
+        } else {
+            let (j, n) = self.ordinal_or_number(i)?;
+            (j, n as f64)
+        };
+        let per = match self.w(j) {
+            "hour" | "hours" | "hr" | "hrs" | "h" => 60.0,
+            "minute" | "minutes" | "min" | "mins" => 1.0,
+            _ => return None,
+        };
+        let mut total = n * per;
+        let mut e = j + 1;
+        if per == 60.0 {
+            if let Some((k, m)) = self.ordinal_or_number(e) {
+                if self.any(k, &["minutes", "minute", "min", "mins"]) {
+                    total += m as f64;
+                    e = k + 1;
+                }
+            }
+        }
+        Some((e, total))
     }
 
     /// `around 1pm`, `circa 5 in the morning`: a time with `Mod: approx`.
@@ -347,7 +434,7 @@ impl Parser<'_> {
 
     /// A span within a day: `9-11am`, `from 2 to 4pm`, `between 3 and 5 pm`, `in the morning`.
     pub(super) fn time_range_expr(&self, i: usize) -> Option<(usize, TRange)> {
-        if let Some(r) = self.pod_expr(i) {
+        if let Some(r) = self.pod_expr(i).or_else(|| self.for_length_range(i)).or_else(|| self.four_digit_range(i)) {
             return Some(r);
         }
         let (j, joiners): (usize, &[&str]) = match self.w(i) {
@@ -376,6 +463,20 @@ impl Parser<'_> {
             return None;
         }
         Some((e, TRange::Clock(a, b)))
+    }
+
+    /// `between 0730-0930`: military-style times.
+    fn four_digit_range(&self, i: usize) -> Option<(usize, TRange)> {
+        let j = self.opt(i, "between");
+        if self.digits(j) != 4 || !self.is(j + 1, "-") || self.digits(j + 2) != 4 {
+            return None;
+        }
+        let t = |n: u32| TimeV { h: n / 100, m: Some(n % 100), s: None, ambiguous: n / 100 <= 12 && n / 100 > 0 };
+        let (a, b) = (t(self.num(j)?), t(self.num(j + 2)?));
+        if a.h > 23 || b.h > 23 || a.m > Some(59) || b.m > Some(59) {
+            return None;
+        }
+        Some((j + 3, TRange::Clock(a, b)))
     }
 
     /// One bound of a clock range: a time or a bare hour.

@@ -459,7 +459,7 @@ impl Parser<'_> {
     }
 
     fn range_then_date(&self, i: usize) -> Option<(usize, DateV, TRange)> {
-        let (j, r) = self.time_range_expr(i)?;
+        let (j, r) = self.time_range_expr(i).or_else(|| self.loose_clock_range(i))?;
         let k = if self.any(j, &["on", ","]) { j + 1 } else { j };
         if let (Some((e, d, pod)), TRange::Clock(a, b)) = (self.date_pod(k), r) {
             return Some((e, d, TRange::Clock(apply_pod(a, pod), apply_pod(b, pod))));
@@ -481,7 +481,24 @@ impl Parser<'_> {
     }
 
     fn set_expr(&self, i: usize) -> Option<(usize, String)> {
+        if self.any(i, &["once", "one"]) && self.is(i + 1, "a") {
+            let t = match self.w(i + 2) {
+                "day" => "P1D",
+                "week" => "P1W",
+                "month" => "P1M",
+                "year" => "P1Y",
+                _ => return None,
+            };
+            return Some((i + 3, t.to_string()));
+        }
+        if self.is(i, "semi") && self.is(i + 1, "-") && self.any(i + 2, &["annually", "annual"]) {
+            return Some((i + 3, "P0.5Y".into()));
+        }
+        if self.is(i, "bi") && self.is(i + 1, "-") && self.is(i + 2, "monthly") {
+            return Some((i + 3, "P2M".into()));
+        }
         let simple = match self.w(i) {
+            "semiannual" | "semiannually" => Some("P0.5Y"),
             "daily" | "everyday" => Some("P1D"),
             "weekly" => Some("P1W"),
             "monthly" => Some("P1M"),
@@ -525,8 +542,11 @@ impl Parser<'_> {
             }
             return None;
         }
-        let j = i + 1;
+        let j = if self.is(i + 1, "other") && super::lex::weekday_word(self.w(i + 2)).is_some() { i + 2 } else { i + 1 };
         let w = self.w(j);
+        if w == "quarter" {
+            return Some((j + 1, "P3M".into()));
+        }
         if let Some(wd) = super::lex::weekday_word(w) {
             return Some(self.set_weekday_suffix(j + 1, format!("XXXX-WXX-{wd}")));
         }
@@ -557,7 +577,7 @@ impl Parser<'_> {
     /// `at 4pm` / `4pm` after a recurring day.
     fn at_time(&self, i: usize) -> Option<(usize, TimeV)> {
         let k = self.opt(i, "at");
-        self.time_expr(k)
+        self.time_expr(k).or_else(|| self.dotted_after_at(k, k > i))
     }
 
     fn set_weekday_suffix(&self, i: usize, day: String) -> (usize, String) {
