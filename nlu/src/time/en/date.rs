@@ -1,0 +1,725 @@
+//! Days (`tomorrow`, `next Tuesday`, `Jan 4th 2019`, `11/07/2016`, `the 3rd`)
+//! and spans of days (`May`, `next week`, `this weekend`, `2015`, `next 3 days`).
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use super::lex::{month_word, ordinal_word, tens_word, unit_word, weekday_word};
+use super::value::{add_months, monday_of, next_month_start, value, week_timex, ymd, DateV};
+use super::{Found, Parser};
+use crate::time::{DomainTime, TimeKind};
+
+/// A span of days: its timex and candidate (start, end-exclusive) pairs.
+#[derive(Debug, Clone)]
+pub struct RangeV {
+    /// `2016-W46`, `XXXX-05`, `(2016-11-08,2016-11-11,P3D)`…
+    pub timex: String,
+    /// Candidates, past first.
+    pub spans: Vec<(NaiveDate, NaiveDate)>,
+    /// A Recognizers `Mod` (`end`, `start`, `mid`…).
+    pub modifier: Option<&'static str>,
+    /// Written as `value: not resolved` (seasons).
+    pub unresolved: bool,
+}
+
+impl RangeV {
+    pub(super) fn one(timex: String, start: NaiveDate, end: NaiveDate) -> RangeV {
+        RangeV { timex, spans: vec![(start, end)], modifier: None, unresolved: false }
+    }
+
+    /// A whole month (`2016-10` or `XXXX-10` with two candidates).
+    fn month(p: &Parser, y: Option<i32>, m: u32) -> Option<RangeV> {
+        let span = |y: i32| Some((NaiveDate::from_ymd_opt(y, m, 1)?, next_month_start(y, m)));
+        match y {
+            Some(y) => Some(RangeV::one(format!("{y:04}-{m:02}"), span(y)?.0, span(y)?.1)),
+            None => {
+                let ry = p.today.year();
+                let past = if m <= p.today.month() { ry } else { ry - 1 };
+                let future = if m >= p.today.month() { ry } else { ry + 1 };
+                Some(RangeV {
+                    timex: format!("XXXX-{m:02}"),
+                    spans: vec![span(past)?, span(future)?],
+                    modifier: None,
+                    unresolved: false,
+                })
+            }
+        }
+    }
+
+    /// A whole year.
+    fn year(y: i32) -> Option<RangeV> {
+        Some(RangeV::one(format!("{y:04}"), NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 1, 1, 1)?))
+    }
+
+    /// The week (Monday–Sunday) of `d`.
+    fn week(d: NaiveDate) -> RangeV {
+        let mon = monday_of(d);
+        RangeV::one(week_timex(d), mon, mon + Duration::days(7))
+    }
+
+    /// The found entity for this range.
+    pub fn found(&self, end: usize) -> Found {
+        let values = if self.unresolved {
+            vec![value(&self.timex, "daterange", &[("value", "not resolved".into())])]
+        } else {
+            self.spans
+                .iter()
+                .map(|(s, e)| {
+                    let mut v = value(&self.timex, "daterange", &[("start", ymd(*s)), ("end", ymd(*e))]);
+                    if let Some(m) = self.modifier {
+                        v.insert("Mod".into(), m.into());
+                    }
+                    v
+                })
+                .collect()
+        };
+        let date =
+            self.spans.last().map(|(s, e)| if self.modifier == Some("end") { *e - Duration::days(1) } else { *s });
+        Found { kind: TimeKind::DateRange, end, values, domain: DomainTime { date, ..Default::default() } }
+    }
+}
+
+impl Parser<'_> {
+    /// A day as a found `date` entity.
+    pub(super) fn date_at(&self, i: usize) -> Option<Found> {
+        let (end, d) = self.date_expr(i)?;
+        Some(date_found(&d, end, self.today))
+    }
+
+    /// A day: relative words, weekdays, month-day forms, numeric forms.
+    pub(super) fn date_expr(&self, i: usize) -> Option<(usize, DateV)> {
+        let mut best: Option<(usize, DateV)> = None;
+        for c in [
+            self.relative_day(i),
+            self.weekday_date(i),
+            self.month_day(i),
+            self.numeric_date(i),
+            self.nth_day(i),
+            self.this_next_date(i),
+            self.holiday(i),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if best.as_ref().is_none_or(|b| c.0 > b.0) {
+                best = Some(c);
+            }
+        }
+        if let Some(r) = self.week_then_weekday(i) {
+            if best.as_ref().is_none_or(|b| r.0 > b.0) {
+                best = Some(r);
+            }
+        }
+        let (end, d) = best?;
+        if let Some(r) = self.weekday_then_date(i, end) {
+            return Some(r);
+        }
+        // "monday the 27th", "friday 23": a weekday followed by a day of month.
+        if d.timex.contains("WXX") || weekday_word(self.w(i)).is_some() {
+            if let Some(r) = self.weekday_then_day(i, end, &d) {
+                return Some(r);
+            }
+        }
+        Some((end, d))
+    }
+
+    /// `tue may 9`, `friday 7/6`, `tuesday, jan 15`: a weekday then a full date (the date wins).
+    fn weekday_then_date(&self, i: usize, end: usize) -> Option<(usize, DateV)> {
+        weekday_word(self.w(end - 1))?;
+        let rel = if end == i + 2 && self.any(i, &["this", "next"]) { Some(self.w(i)) } else { None };
+        if end != i + 1 && rel.is_none() {
+            return None;
+        }
+        let j = if self.is(end, ",") { end + 1 } else { end };
+        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j))?;
+        if rel.is_some() && d.ambiguous {
+            let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
+            return Some((k, DateV { past: this, future: this, ambiguous: false, ..d }));
+        }
+        Some((k, d))
+    }
+
+    /// `this 5/12`, `next 6th of april`: a year-less day in this or next year (one value).
+    fn this_next_date(&self, i: usize) -> Option<(usize, DateV)> {
+        let next = match self.w(i) {
+            "this" => false,
+            "next" => true,
+            _ => return None,
+        };
+        let (k, d) = self.month_day(i + 1).or_else(|| self.numeric_date(i + 1))?;
+        if !d.ambiguous || !d.timex.starts_with("XXXX-") || d.timex.contains('W') {
+            return None;
+        }
+        let y = self.today.year() + next as i32;
+        let x = NaiveDate::from_ymd_opt(y, d.future.month(), d.future.day())?;
+        Some((k, DateV { past: x, future: x, ambiguous: false, ..d }))
+    }
+
+    /// `next week wednesday`, `this week monday`, `next week on tuesday`, `monday of next week`.
+    fn week_then_weekday(&self, i: usize) -> Option<(usize, DateV)> {
+        let off = |w: &str| -> Option<i64> {
+            match w {
+                "this" => Some(0),
+                "next" | "following" | "coming" => Some(1),
+                "last" | "previous" => Some(-1),
+                _ => None,
+            }
+        };
+        let t = self.today;
+        let at_week = |o: i64, wd: u32| DateV::exact(monday_of(t) + Duration::days(7 * o + wd as i64 - 1));
+        if let Some(o) = off(self.w(i)).filter(|_| self.is(i + 1, "week")) {
+            let j = if self.any(i + 2, &["on", "-", ","]) { i + 3 } else { i + 2 };
+            let wd = weekday_word(self.w(j))?;
+            return Some((j + 1, at_week(o, wd)));
+        }
+        let j = self.opt(i, "on");
+        let wd = weekday_word(self.w(j))?;
+        if !self.is(j + 1, "of") {
+            return None;
+        }
+        let k = self.opt(j + 2, "the");
+        let o = off(self.w(k)).filter(|_| self.is(k + 1, "week"))?;
+        Some((k + 2, at_week(o, wd)))
+    }
+
+    fn relative_day(&self, i: usize) -> Option<(usize, DateV)> {
+        let t = self.today;
+        let day = |n: i64| DateV::exact(t + Duration::days(n));
+        let j = self.opt(i, "the");
+        match self.w(j) {
+            "today" if j == i => Some((i + 1, day(0))),
+            "tomorrow" | "tmrw" | "tmr" if j == i => Some((i + 1, day(1))),
+            "yesterday" if j == i => Some((i + 1, day(-1))),
+            "day" if self.is(j + 1, "after") && self.any(j + 2, &["tomorrow", "tmrw"]) => Some((j + 3, day(2))),
+            "day" if self.is(j + 1, "before") && self.is(j + 2, "yesterday") => Some((j + 3, day(-2))),
+            "day" if j > i && self.is(j + 1, "before") => Some((j + 2, day(-1))),
+            "day" if j > i && self.is(j + 1, "after") => Some((j + 2, day(1))),
+            "day" if j > i && !self.any(j + 1, &["of", "off"]) => Some((j + 1, day(0))),
+            _ => None,
+        }
+    }
+
+    /// `friday`, `this friday`, `next tuesday`, `last wednesday`, `this past wednesday`.
+    fn weekday_date(&self, i: usize) -> Option<(usize, DateV)> {
+        let (j, rel) = match self.w(i) {
+            "this" if self.any(i + 1, &["past", "coming", "upcoming"]) => (i + 2, self.w(i + 1)),
+            "this" | "next" | "last" | "previous" | "coming" | "following" | "upcoming" | "past" => (i + 1, self.w(i)),
+            _ => (i, ""),
+        };
+        let wd = weekday_word(self.w(j))?;
+        if !self.weekday_is_date(j) && rel.is_empty() {
+            return None;
+        }
+        let t = self.today;
+        let this_week = monday_of(t) + Duration::days(wd as i64 - 1);
+        let d = match rel {
+            "" => {
+                let ahead = (wd as i64 - t.weekday().number_from_monday() as i64).rem_euclid(7);
+                let future = t + Duration::days(ahead);
+                let dv = DateV {
+                    timex: format!("XXXX-WXX-{wd}"),
+                    past: future - Duration::days(7),
+                    future,
+                    ambiguous: true,
+                };
+                return Some((j + 1, dv));
+            }
+            "this" => this_week,
+            "next" | "following" | "coming" => this_week + Duration::days(7),
+            "last" | "previous" => this_week - Duration::days(7),
+            "past" => {
+                let back = (t.weekday().number_from_monday() as i64 - wd as i64).rem_euclid(7);
+                t - Duration::days(if back == 0 { 7 } else { back })
+            }
+            _ => {
+                let ahead = (wd as i64 - t.weekday().number_from_monday() as i64).rem_euclid(7);
+                t + Duration::days(if ahead == 0 { 7 } else { ahead })
+            }
+        };
+        Some((j + 1, DateV::exact(d)))
+    }
+
+    /// Whether a weekday word at `i` names a day (short forms like `sun`, `sat`, `wed` need context).
+    fn weekday_is_date(&self, i: usize) -> bool {
+        let w = self.w(i);
+        if w.len() > 4 {
+            return true;
+        }
+        let prev = if i > 0 { self.w(i - 1) } else { "" };
+        matches!(prev, "on" | "this" | "next" | "last" | "," | "or" | "and")
+            || self.num(i + 1).is_some()
+            || month_word(self.w(i + 1)).is_some()
+            || self.any(i + 1, &["at", "morning", "afternoon", "evening", "night", "the", ","])
+            || w == "mon"
+            || w == "tue"
+            || w == "tues"
+            || w == "thu"
+            || w == "fri"
+    }
+
+    /// `friday the 26th`, `monday 21`: a weekday followed by a day of the month.
+    fn weekday_then_day(&self, i: usize, end: usize, d: &DateV) -> Option<(usize, DateV)> {
+        let wd = weekday_word(self.w(end - 1))?;
+        let j = self.opt(end, "the");
+        let (k, day) = self.day_number(j)?;
+        if month_word(self.w(k)).is_some() || self.any(k, &["/", ":", ".", "-"]) {
+            return None;
+        }
+        if j == end && self.any(k, &["am", "pm", "a", "p", "oclock"]) {
+            return None;
+        }
+        let _ = i;
+        let here = NaiveDate::from_ymd_opt(self.today.year(), self.today.month(), day);
+        match here {
+            Some(x) if x.weekday().number_from_monday() == wd => Some((k, DateV::exact(x))),
+            _ => Some((k, d.clone())),
+        }
+    }
+
+    /// A day of month: `21`, `21st`, `twenty first`, `thirty-first`.
+    pub(super) fn day_number(&self, i: usize) -> Option<(usize, u32)> {
+        let (j, n) = self.ordinal_or_number(i)?;
+        (1..=31).contains(&n).then_some((j, n))
+    }
+
+    /// A number 1–99 or ordinal, in digits (`4`, `4th`) or words (`twenty four`, `fourth`, `twenty-fourth`).
+    pub(super) fn ordinal_or_number(&self, i: usize) -> Option<(usize, u32)> {
+        if let Some(n) = self.num(i) {
+            if self.digits(i) > 2 {
+                return None;
+            }
+            if self.glued(i + 1) && self.any(i + 1, &["st", "nd", "rd", "th"]) {
+                return Some((i + 2, n));
+            }
+            return Some((i + 1, n));
+        }
+        let w = self.w(i);
+        if let Some(n) = ordinal_word(w) {
+            return Some((i + 1, n));
+        }
+        if let Some(t) = tens_word(w) {
+            let j = if self.is(i + 1, "-") { i + 2 } else { i + 1 };
+            if let Some(u) = ordinal_word(self.w(j)).or_else(|| unit_word(self.w(j))).filter(|u| *u < 10 && *u > 0) {
+                return Some((j + 1, t + u));
+            }
+            return Some((i + 1, t));
+        }
+        unit_word(w).map(|n| (i + 1, n))
+    }
+
+    /// A day of month as an ordinal only (`4th`, `fourth`, `twenty fourth`).
+    fn ordinal_day(&self, i: usize) -> Option<(usize, u32)> {
+        let (j, n) = self.day_number(i)?;
+        let last = self.w(j - 1);
+        let ordinal = ["st", "nd", "rd", "th"].contains(&last) || ordinal_word(last).is_some();
+        ordinal.then_some((j, n))
+    }
+
+    /// A four-digit year 1000–2999 (or `two thousand and five`, `nineteen eighty six`).
+    pub(super) fn year(&self, i: usize) -> Option<(usize, i32)> {
+        if self.digits(i) == 4 {
+            let y = self.num(i)? as i32;
+            return (1000..3000).contains(&y).then_some((i + 1, y));
+        }
+        self.year_words(i)
+    }
+
+    fn year_words(&self, i: usize) -> Option<(usize, i32)> {
+        let w = self.w(i);
+        if w == "two" && self.is(i + 1, "thousand") {
+            let mut j = self.opt(i + 2, "and");
+            let rest = self.ordinal_or_number(j).filter(|_| ordinal_word(self.w(j)).is_none());
+            if let Some((k, n)) = rest {
+                j = k;
+                return Some((j, 2000 + n as i32));
+            }
+            return Some((i + 2, 2000));
+        }
+        let hi = unit_word(w).filter(|n| (10..=20).contains(n))?;
+        if self.is(i + 1, "hundred") {
+            let (k, lo) = self.ordinal_or_number(i + 2)?;
+            return Some((k, (hi * 100 + lo) as i32));
+        }
+        let lo_w = self.w(i + 1);
+        tens_word(lo_w)?;
+        let (k, lo) = self.ordinal_or_number(i + 1)?;
+        if ordinal_word(self.w(k - 1)).is_some() {
+            return None;
+        }
+        Some((k, (hi * 100 + lo) as i32))
+    }
+
+    /// A day in a month without a year, with past/future candidates.
+    pub(super) fn month_day_value(&self, m: u32, d: u32, y: Option<i32>) -> Option<DateV> {
+        if let Some(y) = y {
+            return NaiveDate::from_ymd_opt(y, m, d).map(DateV::exact);
+        }
+        let ry = self.today.year();
+        let this = NaiveDate::from_ymd_opt(ry, m, d)?;
+        let past = if this <= self.today { this } else { NaiveDate::from_ymd_opt(ry - 1, m, d)? };
+        let future = if this > self.today { this } else { NaiveDate::from_ymd_opt(ry + 1, m, d)? };
+        Some(DateV { timex: format!("XXXX-{m:02}-{d:02}"), past, future, ambiguous: true })
+    }
+
+    /// An optional year after a day: `, 2016`, ` 2019`, ` of 1995`, ` in 2020`.
+    fn trailing_year(&self, i: usize) -> (usize, Option<i32>) {
+        for skip in [0usize, 1] {
+            let j = i + skip;
+            if skip == 1 && !self.any(i, &[",", "of", "in", "-", "/", "."]) {
+                continue;
+            }
+            if let Some((k, y)) = self.year(j) {
+                if !(self.is(k, ":") || self.is(k, "-") && self.num(k + 1).is_some()) {
+                    return (k, Some(y));
+                }
+            }
+        }
+        (i, None)
+    }
+
+    /// `jan 4th 2019`, `04th jan 2019`, `second of aug`, `may twenty nine`, `oct/2`, `05-aug-2016`.
+    fn month_day(&self, i: usize) -> Option<(usize, DateV)> {
+        // month first
+        if let Some(m) = month_word(self.w(i)) {
+            let mut j = i + 1;
+            if self.is(j, ".") {
+                j += 1;
+            }
+            if self.any(j, &["/", "-", ","]) {
+                j += 1;
+            }
+            j = self.opt(j, "the");
+            let (k, d) = self.day_number(j)?;
+            if self.is(k, ":") || (self.digits(j) > 0 && self.any(k, &["am", "pm"])) {
+                return None;
+            }
+            if self.w(i) == "may"
+                && self.digits(j) == 0
+                && ordinal_word(self.w(k - 1)).is_none()
+                && k - j < 2
+                && !self.month_context(i)
+            {
+                return None;
+            }
+            let (k2, y) = self.trailing_year(k);
+            return Some((k2, self.month_day_value(m, d, y)?));
+        }
+        // day first
+        let j0 = self.opt(i, "the");
+        let (k, d) = self.day_number(j0)?;
+        let ordinal = self.ordinal_day(j0).is_some();
+        let mut j = k;
+        if self.any(j, &["-", "/"]) || ((ordinal || self.digits(j0) > 0) && self.is(j, "of")) {
+            j += 1;
+        } else if j0 != i && !ordinal {
+            return None;
+        }
+        let m = month_word(self.w(j))?;
+        if m == 5 && self.digits(j0) == 0 && !ordinal && !self.any(j + 1, &[",", "-", "/"]) {
+            return None;
+        }
+        let mut e = j + 1;
+        if self.is(e, ".") && self.w(j).len() <= 4 && (self.is(e + 1, ",") || self.num(e + 1).is_some()) {
+            e += 1;
+        }
+        let (e2, y) = self.trailing_year(e);
+        Some((e2, self.month_day_value(m, d, y)?))
+    }
+
+    /// Whether `may` at `i` reads as the month (after a preposition or determiner).
+    pub(super) fn month_context(&self, i: usize) -> bool {
+        i > 0
+            && self.any(
+                i - 1,
+                &[
+                    "in", "of", "since", "before", "after", "next", "last", "early", "mid", "late", "from", "to",
+                    "until", "till", "by", "during", "on", "through", "-",
+                ],
+            )
+    }
+
+    /// `11/07/2016`, `5/3/18`, `22/04`, `2015-3-1`, `23.04.2022`, `20161016`, `2016 10 16`.
+    fn numeric_date(&self, i: usize) -> Option<(usize, DateV)> {
+        if i > 0 && (self.glued(i) && self.any(i - 1, &["/", "-", ".", ":"]) || self.is(i - 1, "$")) {
+            return None;
+        }
+        self.numeric_date_after_dash(i)
+    }
+
+    /// [`Self::numeric_date`] without the check of what comes before (the second bound of `10/1-11/7`).
+    pub(super) fn numeric_date_after_dash(&self, i: usize) -> Option<(usize, DateV)> {
+        if self.digits(i) == 8 {
+            let s = &self.toks[i].text;
+            let (y, m, d) = (s[0..4].parse().ok()?, s[4..6].parse().ok()?, s[6..8].parse().ok()?);
+            return Some((i + 1, DateV::exact(NaiveDate::from_ymd_opt(y, m, d)?)));
+        }
+        let a = self.num(i)?;
+        let sep = self.w(i + 1);
+        if !matches!(sep, "/" | "-" | ".") || !self.glued(i + 1) || !self.glued(i + 2) {
+            if self.digits(i) == 4 && self.digits(i + 1) > 0 && self.digits(i + 2) > 0 {
+                let (m, d) = (self.num(i + 1)?, self.num(i + 2)?);
+                return Some((i + 3, DateV::exact(NaiveDate::from_ymd_opt(a as i32, m, d)?)));
+            }
+            return None;
+        }
+        // year first: 2015-03-01, 2019/aug/01
+        if self.digits(i) == 4 {
+            let m = self.num(i + 2).or_else(|| month_word(self.w(i + 2)))?;
+            if self.is(i + 3, sep) && self.glued(i + 3) {
+                let d = self.num(i + 4)?;
+                if self.is(i + 5, sep) && self.num(i + 6).is_some() {
+                    return None;
+                }
+                return Some((i + 5, DateV::exact(NaiveDate::from_ymd_opt(a as i32, m, d)?)));
+            }
+            return None;
+        }
+        if self.digits(i) > 2 {
+            return None;
+        }
+        let b = self.num(i + 2).or_else(|| month_word(self.w(i + 2)).map(|m| m + 100))?;
+        let mut end = i + 3;
+        let mut year = None;
+        if self.is(end, sep) && self.glued(end) && self.num(end + 1).is_some() {
+            let yd = self.digits(end + 1);
+            let y = self.num(end + 1)? as i32;
+            year = Some(match yd {
+                4 => y,
+                2 if y < 50 => 2000 + y,
+                2 => 1900 + y,
+                _ => return None,
+            });
+            end += 2;
+            if self.is(end, sep) && self.num(end + 1).is_some() && sep != "-" {
+                return None;
+            }
+        } else if sep == "." && self.digits(i + 2) != 0 && !(1..=12).contains(&a) {
+            return None;
+        }
+        let (m, d) = if b > 100 {
+            (b - 100, a)
+        } else if a > 12 {
+            (b, a)
+        } else {
+            (a, b)
+        };
+        if sep == "-" && year.is_none() && b < 100 {
+            return None;
+        }
+        Some((end, self.month_day_value(m, d, year)?))
+    }
+
+    /// `on the 18th`, `29th` after `on`: a day of the current month.
+    fn nth_day(&self, i: usize) -> Option<(usize, DateV)> {
+        let prev = if i > 0 { self.w(i - 1) } else { "" };
+        let j = self.opt(i, "the");
+        let (k, d) = self.ordinal_day(j)?;
+        if prev != "on" && !(j > i && self.any(k, &["of"])) {
+            return None;
+        }
+        if self.digits(j) == 0 && j <= i {
+            return None;
+        }
+        let t = self.today;
+        let this = NaiveDate::from_ymd_opt(t.year(), t.month(), d)?;
+        let past = if this <= t { this } else { add_months(this, -1) };
+        let future = if this >= t { this } else { add_months(this, 1) };
+        Some((k, DateV { timex: format!("XXXX-XX-{d:02}"), past, future, ambiguous: true }))
+    }
+
+    /// A span of days as a found entity.
+    pub(super) fn date_range_at(&self, i: usize) -> Option<Found> {
+        let (end, r) = self.range_expr(i)?;
+        let mut found = r.found(end);
+        // booking convention: "this weekend" said on a weekend means next week's
+        let weekend_day = self.today.weekday().number_from_monday() >= 6;
+        if weekend_day && r.timex.ends_with("-WE") && self.is(end - 1, "weekend") && !self.any(i, &["last", "next"]) {
+            found.domain.date = Some(monday_of(self.today) + Duration::days(12));
+        }
+        Some(found)
+    }
+
+    /// A span of days.
+    pub(super) fn range_expr(&self, i: usize) -> Option<(usize, RangeV)> {
+        let mut best: Option<(usize, RangeV)> = None;
+        for c in [
+            self.month_range(i),
+            self.relative_range(i),
+            self.year_range(i),
+            self.next_n_range(i),
+            self.span_range(i),
+            self.days_of_month_range(i),
+            self.period_expr(i),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if best.as_ref().is_none_or(|b| c.0 > b.0) {
+                best = Some(c);
+            }
+        }
+        best
+    }
+
+    /// `may`, `this september`, `april 2017`, `2017 april`, `dec-2018`, `june of 1992`.
+    pub(super) fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let dashed = self.is(i + 1, "-") && self.glued(i + 1) && self.glued(i + 2) && !(self.is(i + 3, "-") && self.glued(i + 3));
+        if let (true, Some(a), Some(b)) = (dashed, self.num(i), self.num(i + 2)) {
+            let ym = match (self.digits(i), self.digits(i + 2)) {
+                (4, 1 | 2) if (1..=12).contains(&b) => Some((a as i32, b)),
+                (1 | 2, 4) if (1..=12).contains(&a) => Some((b as i32, a)),
+                _ => None,
+            };
+            if let Some((y, m)) = ym.filter(|(y, _)| (1900..2100).contains(y)) {
+                return Some((i + 3, RangeV::month(self, Some(y), m)?));
+            }
+        }
+        if let Some((k, y)) = self.year(i) {
+            let m = month_word(self.w(k))?;
+            return Some((k + 1, RangeV::month(self, Some(y), m)?));
+        }
+        let (j, rel) = match self.w(i) {
+            "this" | "next" | "last" => (i + 1, self.w(i)),
+            _ => (i, ""),
+        };
+        let w = self.w(j);
+        let m = month_word(w)?;
+        let may_ok =
+            if rel.is_empty() { self.month_context(j) } else { i > 0 && self.any(i - 1, &["from", "in", "since"]) };
+        if w == "may" && !may_ok && self.year_after_month(j + 1).is_none() {
+            return None;
+        }
+        if w.len() == 3 && i > 0 && self.is(i - 1, "$") {
+            return None;
+        }
+        if let Some((k, y)) = self.year_after_month(j + 1) {
+            return Some((k, RangeV::month(self, Some(y), m)?));
+        }
+        let y = self.today.year();
+        match rel {
+            "this" => Some((j + 1, RangeV::month(self, Some(y), m)?)),
+            "next" => Some((j + 1, RangeV::month(self, Some(y + 1), m)?)),
+            "last" => Some((j + 1, RangeV::month(self, Some(y - 1), m)?)),
+            _ => Some((j + 1, RangeV::month(self, None, m)?)),
+        }
+    }
+
+    fn year_after_month(&self, i: usize) -> Option<(usize, i32)> {
+        let j = if self.any(i, &["-", "/", ",", "of", "in"]) { i + 1 } else { i };
+        let (k, y) = self.year(j)?;
+        (!self.is(k, "-") || self.num(k + 1).is_none()).then_some((k, y))
+    }
+
+    /// `next week`, `this month`, `last year`, `the weekend`, `this weekend`.
+    fn relative_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let (j, rel) = match self.w(i) {
+            "this" | "next" | "last" | "previous" | "coming" | "following" | "the" | "current" | "past" => {
+                (i + 1, self.w(i))
+            }
+            _ => (i, ""),
+        };
+        let off: i64 = match rel {
+            "next" | "coming" | "following" => 1,
+            "last" | "previous" | "past" => -1,
+            _ => 0,
+        };
+        let t = self.today;
+        if rel == "the" && (self.num(j + 1).is_some() || self.is(j + 1, "of")) {
+            return None;
+        }
+        if rel == "the" && self.is(j, "week") && self.is(j + 1, "after") && self.is(j + 2, "next") {
+            return Some((j + 3, RangeV::week(t + Duration::days(14))));
+        }
+        let r = match self.w(j) {
+            "week" | "workweek" if !rel.is_empty() => RangeV::week(t + Duration::days(7 * off)),
+            "working" if self.is(j + 1, "week") && !rel.is_empty() => {
+                return Some((j + 2, RangeV::week(t + Duration::days(7 * off))));
+            }
+            "weekend" if rel != "past" => {
+                let sat = monday_of(t) + Duration::days(5 + 7 * off);
+                let w = sat.iso_week();
+                RangeV::one(format!("{}-W{:02}-WE", w.year(), w.week()), sat, sat + Duration::days(2))
+            }
+            "month" if !rel.is_empty() => {
+                let d = add_months(NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?, off as i32);
+                RangeV::month(self, Some(d.year()), d.month())?
+            }
+            "year" if !rel.is_empty() => RangeV::year(t.year() + off as i32)?,
+            _ => return None,
+        };
+        Some((j + 1, r))
+    }
+
+    /// `2015`, `year 2008`, `the year 2008`, `1990s`, `1990 s`.
+    fn year_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        if self.digits(i) == 4 && self.is(i + 1, "s") && self.num(i).is_some_and(|y| y % 10 == 0) {
+            let y = self.num(i)? as i32;
+            let (s, e) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 10, 1, 1)?);
+            return Some((i + 2, RangeV::one(format!("({},{},P10Y)", ymd(s), ymd(e)), s, e)));
+        }
+        let j = if self.is(i, "year") { i + 1 } else { i };
+        let (k, y) = self.year(j)?;
+        if self.digits(j) == 4 {
+            let before_bad = i > 0 && (self.any(i - 1, &["-", "+", "$", "/", ".", ":"]) && self.glued(i));
+            let after_bad = self.any(k, &["-", "/", ".", ":"]) && self.glued(k) && self.num(k + 1).is_some();
+            let dash_before = i > 1 && self.is(i - 1, "-") && self.num(i - 2).is_some();
+            let dash_after = self.is(k, "-") && self.num(k + 1).is_some();
+            if before_bad || after_bad || dash_before || dash_after || self.any(k, &["people", "students"]) {
+                return None;
+            }
+        }
+        Some((k, RangeV::year(y)?))
+    }
+
+    /// `next 3 days`, `last two weeks`, `past 5 years`.
+    fn next_n_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let dir: i64 = match self.w(i) {
+            "next" | "coming" | "following" | "upcoming" => 1,
+            "last" | "past" | "previous" => -1,
+            _ => return None,
+        };
+        let (k, n) = self.count(i + 1)?;
+        let unit = self.w(k);
+        let (code, days, months) = match unit.trim_end_matches('s') {
+            "day" => ('D', n as i64, 0),
+            "week" => ('W', 7 * n as i64, 0),
+            "month" => ('M', 0, n as i32),
+            "year" => ('Y', 0, 12 * n as i32),
+            _ => return None,
+        };
+        let t = self.today;
+        let (s, e) = if dir > 0 {
+            let s = t + Duration::days(1);
+            (s, add_months(s, months) + Duration::days(days))
+        } else {
+            (add_months(t, -months) - Duration::days(days), t)
+        };
+        Some((k + 1, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e)))
+    }
+
+    /// A count: digits, number words, `a`, `an`, `couple`, `a couple of`, `few`.
+    pub(super) fn count(&self, i: usize) -> Option<(usize, u32)> {
+        if let Some(n) = self.num(i) {
+            return (self.digits(i) <= 4).then_some((i + 1, n));
+        }
+        match self.w(i) {
+            "a" | "an" if self.is(i + 1, "couple") => Some((self.opt(i + 2, "of"), 2)),
+            "couple" => Some((self.opt(i + 1, "of"), 2)),
+            "a" | "an" if self.is(i + 1, "few") => Some((i + 2, 3)),
+            "few" | "several" | "some" => Some((i + 1, 3)),
+            "a" | "an" | "one" => Some((i + 1, 1)),
+            w if ordinal_word(w).is_none() => {
+                let (j, n) = self.ordinal_or_number(i)?;
+                (ordinal_word(self.w(j - 1)).is_none()).then_some((j, n))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The found `date` entity of a day.
+pub fn date_found(d: &DateV, end: usize, today: NaiveDate) -> Found {
+    let values = d.candidates().into_iter().map(|x| value(&d.timex, "date", &[("value", ymd(x))])).collect();
+    // a year-less day that is today books today (Recognizers' future candidate is then next year's)
+    let booking = if d.ambiguous && d.past == today { today } else { d.future };
+    Found { kind: TimeKind::Date, end, values, domain: DomainTime { date: Some(booking), ..Default::default() } }
+}
