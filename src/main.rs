@@ -3,8 +3,9 @@
 use anyhow::{bail, Context, Result};
 use autoglm::client::Client;
 use autoglm::config::Config;
-use autoglm::{loadgen, node, ops, secrets};
+use autoglm::{loadgen, nlu_cli, node, ops, secrets};
 use autoglm_core::auth::Role;
+use autoglm_nlu::Lang;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,6 +67,11 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Understand text: date-time entities, grading.
+    Nlu {
+        #[command(subcommand)]
+        what: NluCmd,
+    },
     /// Inspect a running node.
     Ops {
         #[command(subcommand)]
@@ -100,6 +106,33 @@ enum Cmd {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NluCmd {
+    /// Date-time entities in the Recognizers-Text shape (one JSON array per sentence).
+    Time {
+        /// zh or en (default: detected per sentence).
+        #[arg(long)]
+        lang: Option<Lang>,
+        /// "Now": RFC 3339 or YYYY-MM-DDTHH:MM:SS local time (default: now at +08:00).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Read {"text", "reference"?, "lang"?} JSON lines on stdin.
+        #[arg(long)]
+        jsonl: bool,
+        /// The sentence (default: one sentence per stdin line).
+        text: Option<String>,
+    },
+    /// Grade the time parser on shared/eval (per-category table, median µs per sentence).
+    Eval {
+        /// Folder holding recognizers_{zh,en}_datetime.jsonl (default: ../shared/eval).
+        #[arg(long)]
+        eval_dir: Option<PathBuf>,
+        /// Also print every failed case with what was expected and what came out.
+        #[arg(long)]
+        failures: bool,
     },
 }
 
@@ -162,6 +195,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("database schema is up to date ({})", db.backend());
             Ok(())
         }
+        Cmd::Nlu { what } => nlu_command(what),
         Cmd::Ops { what: OpsCmd::Actors { url, token, data_dir, max_children } } => {
             let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
             print!("{}", ops::actors(&client, max_children).await?);
@@ -234,6 +268,28 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+fn nlu_command(what: NluCmd) -> Result<()> {
+    let stdout = std::io::stdout();
+    match what {
+        NluCmd::Time { lang, reference, jsonl, text } => {
+            let reference = match reference {
+                Some(r) => nlu_cli::parse_reference(&r)?,
+                None => chrono::Utc::now().naive_utc() + chrono::Duration::hours(8),
+            };
+            nlu_cli::time_command(lang, reference, jsonl, text, std::io::stdin().lock(), stdout.lock())
+        }
+        NluCmd::Eval { eval_dir, failures } => {
+            let dir = eval_dir.unwrap_or_else(nlu_cli::default_eval_dir);
+            for (file, lang) in
+                [("recognizers_zh_datetime.jsonl", Lang::Zh), ("recognizers_en_datetime.jsonl", Lang::En)]
+            {
+                nlu_cli::eval_time_file(&dir.join(file), lang, failures, stdout.lock())?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<Config> {

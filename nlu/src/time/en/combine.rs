@@ -542,7 +542,8 @@ impl Parser<'_> {
             }
             return None;
         }
-        let j = if self.is(i + 1, "other") && super::lex::weekday_word(self.w(i + 2)).is_some() { i + 2 } else { i + 1 };
+        let j =
+            if self.is(i + 1, "other") && super::lex::weekday_word(self.w(i + 2)).is_some() { i + 2 } else { i + 1 };
         let w = self.w(j);
         if w == "quarter" {
             return Some((j + 1, "P3M".into()));

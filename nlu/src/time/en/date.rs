@@ -562,7 +562,10 @@ impl Parser<'_> {
 
     /// `may`, `this september`, `april 2017`, `2017 april`, `dec-2018`, `june of 1992`.
     pub(super) fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let dashed = self.is(i + 1, "-") && self.glued(i + 1) && self.glued(i + 2) && !(self.is(i + 3, "-") && self.glued(i + 3));
+        let dashed = self.is(i + 1, "-")
+            && self.glued(i + 1)
+            && self.glued(i + 2)
+            && !(self.is(i + 3, "-") && self.glued(i + 3));
         if let (true, Some(a), Some(b)) = (dashed, self.num(i), self.num(i + 2)) {
             let ym = match (self.digits(i), self.digits(i + 2)) {
                 (4, 1 | 2) if (1..=12).contains(&b) => Some((a as i32, b)),
