@@ -1,14 +1,31 @@
 //! libtorch (tch) models and the GPU actor pool for AutoGLM Home Services.
 //!
-//! This first piece provides device discovery ([`devices`]) and a smoke check
-//! ([`smoke`]) proving that libtorch loads and computes on a given device.
+//! - [`device`]: which devices models run on ([`devices`]: each CUDA device,
+//!   else the CPU) and a [`smoke`] check that libtorch computes there.
+//! - [`model`]: the character-level intent+slot network ([`NluModel`]), its
+//!   model directory (`model.safetensors` + `manifest.json`, see [`manifest`]).
+//! - [`train`]: deterministic training with held-out metrics.
+//! - [`pool`]: the supervised model-worker pool with dynamic batching,
+//!   back-pressure and a model registry (load, hot swap, unload).
+//!
 //! CUDA is used when present, the CPU otherwise, through the same code path.
 
 #![warn(missing_docs)]
 
 pub mod device;
+pub mod manifest;
+pub mod metrics;
+pub mod model;
+mod net;
+pub mod pool;
+pub mod train;
+pub mod vocab;
 
 pub use device::{cuda_device_count, devices, DeviceInfo, DeviceKind};
+pub use manifest::{Hyper, Manifest, Metrics};
+pub use model::NluModel;
+pub use pool::{ModelPool, ModelState, ModelStatus, PoolConfig, WorkerStatus};
+pub use train::{train, Progress, TrainConfig, TrainReport};
 
 /// Errors raised by the GPU crate.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +41,79 @@ pub enum GpuError {
     /// libtorch reported an error (a C++ exception turned into a value).
     #[error("libtorch error: {0}")]
     Torch(#[from] tch::TchError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A model directory lacks one of its files.
+    #[error("{what} not found: {path}")]
+    MissingFile {
+        /// The expected path.
+        path: String,
+        /// Which file (`model manifest`, `model weights`).
+        what: &'static str,
+    },
+    /// `manifest.json` is unreadable or inconsistent.
+    #[error("invalid model manifest {path}: {reason}")]
+    Manifest {
+        /// The manifest's path.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The manifest's labels are not the ones this build predicts.
+    #[error("model {what} labels do not match this build: expected {expected:?}, got {got:?}")]
+    LabelMismatch {
+        /// `intent` or `tag`.
+        what: &'static str,
+        /// The code's labels, in order.
+        expected: Vec<String>,
+        /// The manifest's labels.
+        got: Vec<String>,
+    },
+    /// The weights file could not be read or written.
+    #[error("model weights {path}: {reason}")]
+    Weights {
+        /// The weights file.
+        path: String,
+        /// What libtorch or safetensors said.
+        reason: String,
+    },
+    /// A stored tensor has another shape than the manifest's network needs.
+    #[error("weight {name} has shape {got:?}, the manifest's network needs {expected:?}")]
+    ShapeMismatch {
+        /// The tensor's name.
+        name: String,
+        /// The shape the network needs.
+        expected: Vec<i64>,
+        /// The stored shape.
+        got: Vec<i64>,
+    },
+    /// The weights file lacks a tensor the network needs.
+    #[error("weight {name} is missing from the weights file")]
+    MissingTensor {
+        /// The tensor's name.
+        name: String,
+    },
+    /// The weights file holds a tensor the network does not have.
+    #[error("weights file has an unexpected tensor {name}")]
+    UnexpectedTensor {
+        /// The tensor's name.
+        name: String,
+    },
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// Training got no usable examples.
+    #[error("no training examples: {0}")]
+    NoExamples(String),
+    /// The pool or one of its actors could not be started or reached.
+    #[error("model pool: {0}")]
+    Pool(String),
     /// A computation finished but returned a wrong value.
     #[error("{check}: expected {expected}, got {got}")]
     WrongResult {
@@ -34,6 +124,25 @@ pub enum GpuError {
         /// The value the device produced.
         got: f64,
     },
+}
+
+impl GpuError {
+    /// An I/O error on `path`.
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        GpuError::Io { path: path.display().to_string(), source }
+    }
+}
+
+/// Fails with [`GpuError::NoSuchDevice`] for a CUDA ordinal libtorch cannot see
+/// (libtorch would abort instead of raising for some of these).
+pub fn check_device(device: tch::Device) -> Result<(), GpuError> {
+    if let tch::Device::Cuda(index) = device {
+        let count = cuda_device_count();
+        if index >= count {
+            return Err(GpuError::NoSuchDevice { index, count });
+        }
+    }
+    Ok(())
 }
 
 /// The value [`smoke`] must produce: the sum of `[[1,2],[3,4]] x [[5,6],[7,8]]`.
@@ -47,12 +156,7 @@ pub const SMOKE_EXPECTED: f64 = 134.0;
 /// [`GpuError::Torch`] when libtorch raises, and with [`GpuError::WrongResult`]
 /// when the device computes a wrong answer.
 pub fn smoke(device: tch::Device) -> Result<f64, GpuError> {
-    if let tch::Device::Cuda(index) = device {
-        let count = cuda_device_count();
-        if index >= count {
-            return Err(GpuError::NoSuchDevice { index, count });
-        }
-    }
+    check_device(device)?;
     let a = tch::Tensor::f_from_slice(&[1.0f32, 2.0, 3.0, 4.0])?.f_reshape([2, 2])?.f_to_device(device)?;
     let b = tch::Tensor::f_from_slice(&[5.0f32, 6.0, 7.0, 8.0])?.f_reshape([2, 2])?.f_to_device(device)?;
     let product = a.f_matmul(&b)?;
