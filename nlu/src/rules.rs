@@ -207,9 +207,11 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
     let spans = |intent: Intent| f.cues(intent).map(|m| (m.start, m.end)).collect::<Vec<_>>();
     let count =
         |intent: Intent| f.cues(intent).count() + usize::from(intent == Intent::RateOrder && !f.ratings.is_empty());
+    // Most cues wins; a tie goes to the intent named first (customers lead with what they want).
+    let first_cue = |intent: Intent| f.cues(intent).map(|m| m.start).min().unwrap_or(usize::MAX);
     let best = DECISIVE.iter().map(|&i| (i, count(i))).filter(|(_, n)| *n > 0).max_by_key(|(i, n)| {
         let rank = DECISIVE.len() - DECISIVE.iter().position(|d| d == i).unwrap_or(0);
-        (*n, rank)
+        (*n, std::cmp::Reverse(first_cue(*i)), rank)
     });
     if let Some((intent, n)) = best {
         let support =
@@ -217,9 +219,17 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         let score = (0.75 + 0.07 * (n - 1 + support) as f32).min(0.95);
         return IntentGuess { intent, score, cues: spans(intent) };
     }
-    let has = |intent: Intent| f.cues(intent).next().is_some();
     let short = is_short(chars, f.lang);
-    let info = !f.time_hints.is_empty()
+    // A one-char cue (好, 行, 对) is a reply only in a very short turn or standing alone at the start
+    // (`行 就按这个来`); elsewhere it is part of a word (你好, 银行).
+    let tiny = chars.iter().filter(|c| c.is_alphanumeric()).count() <= 4;
+    let leads = |m: &LexMatch| {
+        chars[..m.start].iter().all(|c| !c.is_alphanumeric()) && chars.get(m.end).is_none_or(|c| !c.is_alphanumeric())
+    };
+    let has = |intent: Intent| f.cues(intent).any(|m| tiny || m.end - m.start > 1 || f.lang == Lang::En || leads(m));
+    // A time word inside a cue (`not now`) is part of the cue, not a detail given.
+    let time_given = f.time_hints.iter().any(|&(s, e)| !f.lexicon.iter().any(|m| m.start < e && s < m.end));
+    let info = time_given
         || !f.addresses.is_empty()
         || !f.phones.is_empty()
         || !f.order_ids.is_empty()
@@ -232,6 +242,8 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         } else {
             (Intent::Deny, if short { 0.85 } else { 0.6 })
         }
+    } else if has(Intent::Confirm) && short && !info && !service {
+        (Intent::Confirm, 0.85)
     } else if service {
         let bonus = 0.08 * f32::from(u8::from(!f.time_hints.is_empty()) + u8::from(has(Intent::BookService)));
         (Intent::BookService, 0.75 + bonus)

@@ -110,6 +110,14 @@ impl Draft<'_> {
 
     fn fill(&mut self, name: &str) {
         let lang = self.lang;
+        // `{kind=text}`: fixed text that is a slot (五星 in 五星好评, `cleaner` in `where is my cleaner`).
+        if let Some((kind, text)) = name.split_once('=') {
+            match kind.parse::<SlotKind>() {
+                Ok(kind) => self.slot(kind, text.to_string()),
+                Err(_) => self.literal(text),
+            }
+            return;
+        }
         match name {
             "svc" => self.service(is_noun, Service::ALL),
             "rsvc" => self.service(is_noun, ROOM_SERVICES),

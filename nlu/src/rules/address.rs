@@ -66,39 +66,22 @@ fn zh_candidate(chars: &[char], mut start: usize, end: usize, cued: bool) -> Opt
         stop += 1;
     }
     let markers = (start..stop).filter(|&k| is_end_marker(chars, k)).count();
+    // 号 alone is as likely a date (15号) as a house number.
+    let place_marker = (start..stop).any(|k| is_end_marker(chars, k) && chars[k] != '号');
     let digit = chars[start..stop].iter().any(|c| c.is_ascii_digit());
     let len = stop - start;
-    let ok = if cued { len >= 2 } else { len >= 4 && (markers >= 2 || digit) };
+    let ok = if cued {
+        len >= 2 && (markers >= 2 || place_marker)
+    } else {
+        len >= 4 && (markers >= 2 || (digit && place_marker))
+    };
     ok.then(|| Found { value: chars[start..stop].iter().collect(), start, end: stop })
 }
 
+#[rustfmt::skip]
 const STREET: &[&str] = &[
-    "street",
-    "st",
-    "road",
-    "rd",
-    "avenue",
-    "ave",
-    "lane",
-    "ln",
-    "drive",
-    "dr",
-    "boulevard",
-    "blvd",
-    "way",
-    "court",
-    "ct",
-    "place",
-    "pl",
-    "terrace",
-    "crescent",
-    "close",
-    "square",
-    "sq",
-    "parkway",
-    "pkwy",
-    "highway",
-    "hwy",
+    "street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "dr", "boulevard", "blvd", "way", "court",
+    "ct", "place", "pl", "terrace", "crescent", "close", "square", "sq", "parkway", "pkwy", "highway", "hwy",
 ];
 const ABBREVIATED: &[&str] = &["st", "rd", "ave", "ln", "dr", "blvd", "ct", "pl", "sq", "pkwy", "hwy"];
 const UNIT: &[&str] = &["apt", "apartment", "unit", "suite", "flat", "room", "floor"];
@@ -166,6 +149,8 @@ mod tests {
         assert_eq!(run("在万科城市花园"), vec!["万科城市花园"]);
         assert!(run("这个小区").is_empty());
         assert!(run("我在家").is_empty());
+        assert!(run("改到15号").is_empty());
+        assert!(run("推到下个月5号").is_empty());
         assert!(run("好的谢谢").is_empty());
     }
 

@@ -198,7 +198,7 @@ pub(crate) fn ratings_en(chars: &[char], taken: &[bool]) -> Vec<Found<u8>> {
             Some(n.end)
         } else if let Some(end) = out_of_five(chars, &ws, k) {
             Some(end)
-        } else if after_rate_verb(&ws, k) && next.is_none_or(|n| !NOT_RATING_AFTER.contains(&n.lower.as_str())) {
+        } else if after_rate_verb(&ws, k, taken) && next.is_none_or(|n| !NOT_RATING_AFTER.contains(&n.lower.as_str())) {
             let clock = chars.get(w.end).is_some_and(|c| matches!(c, ':' | '.'));
             (!clock).then_some(w.end)
         } else {
@@ -222,10 +222,11 @@ fn out_of_five(chars: &[char], ws: &[Word], k: usize) -> Option<usize> {
     (a.lower == "out" && b.lower == "of" && matches!(c.lower.as_str(), "5" | "five")).then_some(c.end)
 }
 
-/// Whether word `k` follows a rating verb, with up to two filler words between (`give her a 5`).
-fn after_rate_verb(ws: &[Word], k: usize) -> bool {
+/// Whether word `k` follows a rating verb, with up to three filler words (or a named worker) between
+/// (`give her a 5`, `rate Ms. Wang a 4`).
+fn after_rate_verb(ws: &[Word], k: usize, taken: &[bool]) -> bool {
     let mut j = k;
-    for _ in 0..3 {
+    for _ in 0..4 {
         if j == 0 {
             return false;
         }
@@ -234,7 +235,7 @@ fn after_rate_verb(ws: &[Word], k: usize) -> bool {
         if RATE_VERBS.contains(&word) {
             return true;
         }
-        if !RATE_FILLERS.contains(&word) {
+        if !RATE_FILLERS.contains(&word) && !taken[ws[j].start] {
             return false;
         }
     }
@@ -244,6 +245,13 @@ fn after_rate_verb(ws: &[Word], k: usize) -> bool {
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏\
 魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
 const ZH_TITLES: &[&str] = &["阿姨", "师傅", "大姐", "老师", "姐", "嫂", "工"];
+/// Surnames accepted in lower case after a title (`ms wang`); a capitalized word is accepted as any name.
+#[rustfmt::skip]
+const PINYIN_SURNAMES: &[&str] = &[
+    "wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "zhou", "wu", "xu", "sun", "ma", "zhu", "hu", "guo",
+    "he", "gao", "lin", "luo", "zheng", "liang", "xie", "song", "tang", "han", "feng", "deng", "cao", "peng", "zeng",
+    "xiao", "tian", "dong", "yuan", "pan", "jiang", "cai", "yu", "du", "ye", "cheng", "su", "wei", "lu", "ding", "shen",
+];
 const EN_TITLES: &[&str] = &["ms", "mrs", "mr", "miss", "mx", "auntie", "aunty", "master"];
 
 /// Workers named by surname and title (`王阿姨`, `李师傅`), by English title (`Ms. Wang`), or by id (`W17`).
@@ -269,7 +277,8 @@ pub(crate) fn workers(chars: &[char], taken: &[bool]) -> Vec<Found<String>> {
             && (k > 0 && ws[k - 1].lower == "worker" || chars[w.start] == 'W');
         let named = EN_TITLES.contains(&w.lower.as_str())
             && ws.get(k + 1).is_some_and(|n| {
-                chars[n.start].is_ascii_uppercase() && chars[w.end..n.start].iter().all(|c| matches!(c, ' ' | '.'))
+                let name = chars[n.start].is_ascii_uppercase() || PINYIN_SURNAMES.contains(&n.lower.as_str());
+                name && chars[w.end..n.start].iter().all(|c| matches!(c, ' ' | '.'))
             });
         let (start, end) = if id {
             (w.start, w.end)
@@ -286,108 +295,19 @@ pub(crate) fn workers(chars: &[char], taken: &[bool]) -> Vec<Found<String>> {
     out
 }
 
+#[rustfmt::skip]
 const ZH_TIME_WORDS: &[&str] = &[
-    "今天",
-    "明天",
-    "后天",
-    "大后天",
-    "今晚",
-    "明晚",
-    "明早",
-    "上午",
-    "下午",
-    "晚上",
-    "早上",
-    "中午",
-    "傍晚",
-    "凌晨",
-    "星期",
-    "礼拜",
-    "周一",
-    "周二",
-    "周三",
-    "周四",
-    "周五",
-    "周六",
-    "周日",
-    "周天",
-    "周末",
-    "下周",
-    "这周",
-    "本周",
-    "月底",
-    "月初",
-    "小时",
-    "分钟",
-    "点钟",
-    "今儿",
-    "明儿",
-    "一会儿",
-    "马上",
-    "现在",
+    "今天", "明天", "后天", "大后天", "今晚", "明晚", "明早", "上午", "下午", "晚上", "早上", "中午", "傍晚", "凌晨", "星期", "礼拜", "周一", "周二",
+    "周三", "周四", "周五", "周六", "周日", "周天", "周末", "下周", "这周", "本周", "月底", "月初", "小时", "分钟", "点钟", "今儿", "明儿", "一会儿",
+    "马上", "现在", "下个月", "这个月", "本月", "上个月", "下礼拜", "这礼拜",
 ];
+#[rustfmt::skip]
 const EN_TIME_WORDS: &[&str] = &[
-    "today",
-    "tomorrow",
-    "tonight",
-    "tmr",
-    "tmrw",
-    "morning",
-    "afternoon",
-    "evening",
-    "noon",
-    "midnight",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thur",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
-    "weekend",
-    "week",
-    "am",
-    "pm",
-    "oclock",
-    "hours",
-    "hour",
-    "minutes",
-    "asap",
-    "now",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
+    "today", "tomorrow", "tonight", "tmr", "tmrw", "morning", "afternoon", "evening", "noon", "midnight", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "tues", "wed", "thu", "thur",
+    "thurs", "fri", "sat", "sun", "weekend", "week", "am", "pm", "oclock", "hours", "hour", "minutes", "asap", "now",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 ];
 
 /// Spans of words that hint at a date or time (明天, 下午, 3点, `tomorrow`, `3pm`, `10:30`).
@@ -413,6 +333,11 @@ pub(crate) fn time_hints(chars: &[char]) -> Vec<(usize, usize)> {
             i += 2;
             continue;
         }
+        if let Some(end) = day_of_month(chars, i) {
+            out.push((i, end));
+            i = end;
+            continue;
+        }
         i += 1;
     }
     for w in words(chars) {
@@ -425,6 +350,27 @@ pub(crate) fn time_hints(chars: &[char]) -> Vec<(usize, usize)> {
     }
     out.sort_unstable();
     out
+}
+
+/// `15号` as a day of the month: 1–31 then 号, after a month, a verb like 改到, or nothing Chinese;
+/// not a house number (幸福里50号) or a building (3号楼).
+fn day_of_month(chars: &[char], i: usize) -> Option<usize> {
+    let before = i.checked_sub(1).map(|k| chars[k]);
+    let date_context = before.is_none_or(|c| {
+        let cjk = ('\u{4e00}'..='\u{9fff}').contains(&c);
+        (!cjk && !c.is_ascii_alphanumeric()) || "月到是改推至从和或就那这".contains(c)
+    });
+    if !chars[i].is_ascii_digit() || !date_context {
+        return None;
+    }
+    let mut j = i;
+    let mut day = 0u32;
+    while j < chars.len() && chars[j].is_ascii_digit() {
+        day = day.saturating_mul(10).saturating_add(chars[j].to_digit(10).unwrap_or(0));
+        j += 1;
+    }
+    let building = chars.get(j + 1).is_some_and(|c| "楼院室门线栋".contains(*c));
+    ((1..=31).contains(&day) && j - i <= 2 && chars.get(j) == Some(&'号') && !building).then_some(j + 1)
 }
 
 #[cfg(test)]
@@ -499,6 +445,8 @@ mod tests {
         assert_eq!(run(workers, "not Mr Zhang again")[0].0, "Mr Zhang");
         assert_eq!(run(workers, "worker W17 was late")[0].0, "W17");
         assert!(run(workers, "miss the bus").is_empty());
+        assert_eq!(run(workers, "ms wang was late")[0].0, "ms wang");
+        assert!(run(workers, "mr nobody").is_empty());
     }
 
     #[test]
@@ -506,5 +454,10 @@ mod tests {
         assert_eq!(time_hints(&chars("明天上午10点")), vec![(0, 2), (2, 4), (5, 7)]);
         assert_eq!(time_hints(&chars("tomorrow at 3pm")).len(), 2);
         assert!(time_hints(&chars("clean the kitchen")).is_empty());
+        assert_eq!(time_hints(&chars("15号")), vec![(0, 3)]);
+        assert!(time_hints(&chars("建国路88号")).is_empty());
+        assert!(time_hints(&chars("3号楼")).is_empty());
+        assert!(time_hints(&chars("幸福里50号")).is_empty());
+        assert_eq!(time_hints(&chars("改到15号")), vec![(2, 5)]);
     }
 }
