@@ -121,10 +121,6 @@ impl RuleFindings {
         out.sort_by_key(|s| (s.start, s.end));
         out
     }
-
-    fn cues(&self, intent: Intent) -> impl Iterator<Item = &LexMatch> + '_ {
-        self.lexicon.iter().filter(move |m| m.label == LexLabel::IntentCue(intent))
-    }
 }
 
 /// Runs the lexicon and the pattern finders over `text`.
@@ -204,11 +200,13 @@ const DECISIVE: &[Intent] = &[
 ];
 
 fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
-    let spans = |intent: Intent| f.cues(intent).map(|m| (m.start, m.end)).collect::<Vec<_>>();
-    let count =
-        |intent: Intent| f.cues(intent).count() + usize::from(intent == Intent::RateOrder && !f.ratings.is_empty());
+    let cues = live_cues(f, chars);
+    let of = |intent: Intent| cues.iter().filter(move |m| m.label == LexLabel::IntentCue(intent));
+    let spans = |intent: Intent| of(intent).map(|m| (m.start, m.end)).collect::<Vec<_>>();
+    let has = |intent: Intent| of(intent).next().is_some();
+    let count = |intent: Intent| of(intent).count() + usize::from(intent == Intent::RateOrder && !f.ratings.is_empty());
     // Most cues wins; a tie goes to the intent named first (customers lead with what they want).
-    let first_cue = |intent: Intent| f.cues(intent).map(|m| m.start).min().unwrap_or(usize::MAX);
+    let first_cue = |intent: Intent| of(intent).map(|m| m.start).min().unwrap_or(usize::MAX);
     let best = DECISIVE.iter().map(|&i| (i, count(i))).filter(|(_, n)| *n > 0).max_by_key(|(i, n)| {
         let rank = DECISIVE.len() - DECISIVE.iter().position(|d| d == i).unwrap_or(0);
         (*n, std::cmp::Reverse(first_cue(*i)), rank)
@@ -220,13 +218,6 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         return IntentGuess { intent, score, cues: spans(intent) };
     }
     let short = is_short(chars, f.lang);
-    // A one-char cue (好, 行, 对) is a reply only in a very short turn or standing alone at the start
-    // (`行 就按这个来`); elsewhere it is part of a word (你好, 银行).
-    let tiny = chars.iter().filter(|c| c.is_alphanumeric()).count() <= 4;
-    let leads = |m: &LexMatch| {
-        chars[..m.start].iter().all(|c| !c.is_alphanumeric()) && chars.get(m.end).is_none_or(|c| !c.is_alphanumeric())
-    };
-    let has = |intent: Intent| f.cues(intent).any(|m| tiny || m.end - m.start > 1 || f.lang == Lang::En || leads(m));
     // A time word inside a cue (`not now`) is part of the cue, not a detail given.
     let time_given = f.time_hints.iter().any(|&(s, e)| !f.lexicon.iter().any(|m| m.start < e && s < m.end));
     let info = time_given
@@ -249,8 +240,6 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         (Intent::BookService, 0.75 + bonus)
     } else if has(Intent::BookService) && !has(Intent::Other) {
         (Intent::BookService, 0.6)
-    } else if has(Intent::Confirm) && short && !info {
-        (Intent::Confirm, 0.85)
     } else if has(Intent::Other) && !has(Intent::ProvideInfo) && f.addresses.is_empty() && f.phones.is_empty() {
         (Intent::Other, 0.7)
     } else if has(Intent::ProvideInfo) || info {
@@ -261,6 +250,20 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         (Intent::Other, 0.3)
     };
     IntentGuess { intent, score, cues: spans(intent) }
+}
+
+/// The intent cues that count: a one-char Chinese cue (好, 行, 对) only in a very short turn or standing
+/// alone at the start (`行 就按这个来`); elsewhere it is part of a word (你好, 银行, 交付).
+fn live_cues<'a>(f: &'a RuleFindings, chars: &[char]) -> Vec<&'a LexMatch> {
+    let tiny = chars.iter().filter(|c| c.is_alphanumeric()).count() <= 4;
+    let leads = |m: &LexMatch| {
+        chars[..m.start].iter().all(|c| !c.is_alphanumeric()) && chars.get(m.end).is_none_or(|c| !c.is_alphanumeric())
+    };
+    f.lexicon
+        .iter()
+        .filter(|m| m.kind() == LexKind::IntentCue)
+        .filter(|m| m.end - m.start > 1 || chars[m.start].is_ascii() || tiny || leads(m))
+        .collect()
 }
 
 /// A short turn: at most 8 Chinese chars or 5 English words (confirm/deny replies are short).

@@ -114,10 +114,27 @@ fn en_addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> {
             end += 1;
         }
         end = unit_end(chars, &ws, j, end);
-        out.push(Found { value: chars[w.start..end].iter().collect(), start: w.start, end });
+        let start = unit_start(chars, &ws, k);
+        out.push(Found { value: chars[start..end].iter().collect(), start, end });
         k = j + 1;
     }
     out
+}
+
+/// Extends an address back over `Apt 3B, ` before the house number of word `k`.
+fn unit_start(chars: &[char], ws: &[crate::rules::patterns::Word], k: usize) -> usize {
+    let start = ws[k].start;
+    if k < 2 {
+        return start;
+    }
+    let (u, n) = (&ws[k - 2], &ws[k - 1]);
+    let gaps_ok = chars[u.end..n.start].iter().all(|c| matches!(c, ' ' | '#' | '.'))
+        && chars[n.end..start].iter().all(|c| matches!(c, ' ' | ','));
+    if gaps_ok && UNIT.contains(&u.lower.as_str()) && n.lower.chars().any(|c| c.is_ascii_digit()) {
+        u.start
+    } else {
+        start
+    }
 }
 
 /// Extends an address over `, Apt 4B` / ` unit 3` / ` #12` after word `j`.
@@ -161,5 +178,6 @@ mod tests {
         assert_eq!(run("88 West Lake Road."), vec!["88 West Lake Road"]);
         assert!(run("at 3 pm on Main Street").is_empty());
         assert!(run("5 stars").is_empty());
+        assert_eq!(run("apt 3B, 17 Pine Street"), vec!["apt 3B, 17 Pine Street"]);
     }
 }

@@ -177,7 +177,8 @@ fn en_number(word: &str) -> Option<u8> {
     }
 }
 
-const RATE_VERBS: &[&str] = &["give", "gave", "giving", "rate", "rated", "rating", "score", "scored", "leave"];
+const RATE_VERBS: &[&str] =
+    &["give", "gave", "giving", "rate", "rated", "rating", "score", "scored", "leave", "deserves", "deserve", "worth"];
 const RATE_FILLERS: &[&str] = &["her", "him", "them", "it", "a", "an", "us", "this", "the", "you", "just", "only"];
 const NOT_RATING_AFTER: &[&str] =
     &["am", "pm", "oclock", "o", "hours", "hour", "hrs", "minutes", "mins", "min", "days", "day", "weeks", "bucks"];
