@@ -19,7 +19,8 @@ const EN_END: &[&str] = &["", "", "", "", " please", " thanks", " thx", "!", "."
 const EN_HI: &[&str] = &["", "", "hi, ", "hello, ", "hey ", "good morning, ", "Hi! "];
 
 const ZH_PROBLEM: &[&str] = &["坏", "堵", "漏", "跳闸", "不亮", "不制冷", "停电", "短路"];
-const EN_PROBLEM: &[&str] = &[" is ", "isn't", "broken", "keeps tripping"];
+const EN_PROBLEM: &[&str] =
+    &[" is ", "isn't", " not ", "broken", "tripping", "tripped", "leak", "clogged", "blocked", "burst", "dripping"];
 const EN_ACTIONS: &[&str] = &[
     "clean", "tidy", "vacuum", "mop", "wash", "look", "watch", "help", "fix", "repair", "install", "care", "unclog",
     "babysit", "move", "get", "send", "call", "push",

@@ -279,3 +279,23 @@ fn rules_on_a_file() {
         }
     }
 }
+
+#[test]
+fn extract_is_fast() {
+    let lexicon = Lexicon::builtin();
+    let texts = [
+        "明天上午10点来打扫厨房和卫生间，地址是朝阳区建国路88号，电话13812345678",
+        "give Ms. Wang 5 stars for order A1023",
+    ];
+    let t = std::time::Instant::now();
+    let n = 1000;
+    for _ in 0..n {
+        for text in texts {
+            assert!(!extract(text, &lexicon).spans().is_empty());
+        }
+    }
+    let per = t.elapsed().as_secs_f64() * 1e6 / f64::from(n * 2);
+    println!("rules extract: {per:.2} µs per sentence");
+    // Generous bound for debug builds on a shared machine.
+    assert!(per < 2000.0, "{per} µs per sentence");
+}
