@@ -1,6 +1,8 @@
 //! Address heuristics: Chinese runs with place markers (路, 号, 小区, 栋, 室…), English `12 Main Street`.
 
-use super::patterns::{starts_with_at, words};
+use std::sync::OnceLock;
+
+use super::patterns::{starts_with_at, words, WordSet};
 use super::Found;
 
 /// Words after which an address follows (their chars also end the text before it).
@@ -8,9 +10,20 @@ const ZH_CUES: &[&str] =
     &["地址是", "地址为", "地址在", "地址", "住址是", "住址", "住在", "家住", "家在", "位于", "送到", "在", "到", "是"];
 /// Words dropped from the front of a candidate.
 const ZH_FILLERS: &[&str] = &["我们家", "我家", "我的", "我", "家", "来", "去", "上门", "过来", "的", "：", ":", " "];
+/// Chars that end a clause.
+#[rustfmt::skip]
+const PUNCT: &[char] = &[
+    '，', '。', ',', '.', '!', '?', '！', '？', '；', ';', '\n', '、', '~', '～', '…', '(', ')', '（', '）', '【', '】', '"', '“', '”',
+];
 /// Chars that can end an address (a road, a number, a building, a room…).
-const ZH_END: &str = "路街巷弄号栋幢室区县市镇村楼座院苑园厦寓层";
-const PUNCT: &str = "，。,.!?！？；;\n、~～…()（）【】\"“”";
+#[rustfmt::skip]
+const ZH_END: &[char] = &[
+    '路', '街', '巷', '弄', '号', '栋', '幢', '室', '区', '县', '市', '镇', '村', '楼', '座', '院', '苑', '园', '厦', '寓', '层',
+];
+
+fn is_punct(c: char) -> bool {
+    PUNCT.contains(&c)
+}
 
 /// Finds addresses; `blocked[i]` marks chars that cannot be part of one (lexicon words, time words, ids…).
 pub(crate) fn addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> {
@@ -21,30 +34,28 @@ pub(crate) fn addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> 
 }
 
 fn is_end_marker(chars: &[char], k: usize) -> bool {
-    ZH_END.contains(chars[k]) || (chars[k] == '元' && k > 0 && chars[k - 1] == '单')
+    ZH_END.contains(&chars[k]) || (chars[k] == '元' && k > 0 && chars[k - 1] == '单')
 }
 
 fn zh_addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> {
+    static CUES: OnceLock<WordSet> = OnceLock::new();
+    let cues = CUES.get_or_init(|| WordSet::new(ZH_CUES));
     let mut out = Vec::new();
     let mut i = 0;
     let mut cued = false;
     while i < chars.len() {
-        if blocked[i] || PUNCT.contains(chars[i]) {
+        if blocked[i] || is_punct(chars[i]) {
             cued = false;
             i += 1;
             continue;
         }
-        if let Some(cue) = ZH_CUES.iter().find(|c| starts_with_at(chars, i, c)) {
+        if let Some(len) = cues.longest_at(chars, i) {
             cued = true;
-            i += cue.chars().count();
+            i += len;
             continue;
         }
         let start = i;
-        while i < chars.len()
-            && !blocked[i]
-            && !PUNCT.contains(chars[i])
-            && !ZH_CUES.iter().any(|c| starts_with_at(chars, i, c))
-        {
+        while i < chars.len() && !blocked[i] && !is_punct(chars[i]) && cues.longest_at(chars, i).is_none() {
             i += 1;
         }
         if let Some(found) = zh_candidate(chars, start, i, cued) {

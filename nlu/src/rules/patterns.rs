@@ -3,6 +3,9 @@
 //! Each finder takes the chars of the text and a mask of chars already
 //! claimed by an earlier finder, and returns [`Found`] values with char spans.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use super::Found;
 
 /// An ASCII word of the text (letters and digits), lower-cased.
@@ -40,6 +43,40 @@ fn text_of(chars: &[char], start: usize, end: usize) -> String {
 pub(crate) fn starts_with_at(chars: &[char], at: usize, word: &str) -> bool {
     let mut rest = chars.get(at..).unwrap_or(&[]).iter();
     word.chars().all(|c| rest.next() == Some(&c))
+}
+
+/// A fixed set of words, looked up by their first char (built once per list).
+pub(crate) struct WordSet {
+    by_first: HashMap<char, Vec<Vec<char>>>,
+}
+
+impl WordSet {
+    /// The set of `words`.
+    pub(crate) fn new(words: &[&str]) -> Self {
+        let mut by_first: HashMap<char, Vec<Vec<char>>> = HashMap::new();
+        for w in words {
+            let chars: Vec<char> = w.chars().collect();
+            if let Some(&first) = chars.first() {
+                by_first.entry(first).or_default().push(chars);
+            }
+        }
+        for list in by_first.values_mut() {
+            list.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        }
+        WordSet { by_first }
+    }
+
+    /// Length (chars) of the longest word of the set at `chars[at..]`.
+    pub(crate) fn longest_at(&self, chars: &[char], at: usize) -> Option<usize> {
+        let rest = chars.get(at..)?;
+        let first = rest.first()?;
+        self.by_first.get(first)?.iter().find(|w| rest.starts_with(w)).map(Vec::len)
+    }
+}
+
+fn zh_time_words() -> &'static WordSet {
+    static SET: OnceLock<WordSet> = OnceLock::new();
+    SET.get_or_init(|| WordSet::new(ZH_TIME_WORDS))
 }
 
 fn free(taken: &[bool], start: usize, end: usize) -> bool {
@@ -259,10 +296,11 @@ const EN_TITLES: &[&str] = &["ms", "mrs", "mr", "miss", "mx", "auntie", "aunty",
 pub(crate) fn workers(chars: &[char], taken: &[bool]) -> Vec<Found<String>> {
     let mut out = Vec::new();
     for (i, &c) in chars.iter().enumerate() {
-        if !SURNAMES.contains(c) || (i > 0 && SURNAMES.contains(chars[i - 1])) {
+        // The title first: it is rarer than a surname char, and cheaper to rule out.
+        let title = ZH_TITLES.iter().find(|t| starts_with_at(chars, i + 1, t));
+        if title.is_none() || !SURNAMES.contains(c) || (i > 0 && SURNAMES.contains(chars[i - 1])) {
             continue;
         }
-        let title = ZH_TITLES.iter().find(|t| starts_with_at(chars, i + 1, t));
         if let Some(t) = title {
             let end = i + 1 + t.chars().count();
             if free(taken, i, end) {
@@ -318,8 +356,7 @@ pub(crate) fn time_hints(chars: &[char]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if let Some(len) = ZH_TIME_WORDS.iter().filter(|w| starts_with_at(chars, i, w)).map(|w| w.chars().count()).max()
-        {
+        if let Some(len) = zh_time_words().longest_at(chars, i) {
             out.push((i, i + len));
             i += len;
             continue;
