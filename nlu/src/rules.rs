@@ -9,7 +9,7 @@ use autoglm_core::catalog::{Room, Service};
 
 use crate::lexicon::{LexKind, LexLabel, LexMatch, Lexicon};
 use crate::model::SlotSpan;
-use crate::{Intent, Lang, SlotKind};
+use crate::{Intent, Lang, NluEntity, SlotKind, Slots};
 
 mod address;
 mod patterns;
@@ -103,6 +103,38 @@ impl RuleFindings {
     /// The first worker named.
     pub fn worker(&self) -> Option<&str> {
         self.workers.first().map(|f| f.value.as_str())
+    }
+
+    /// The slots the rules can fill (service, rooms, order id, rating, address, phone, worker).
+    ///
+    /// No defaults: `whole_home` for a cleaning booking without a room is the merger's call, since it
+    /// depends on the final intent.
+    pub fn slots(&self) -> Slots {
+        Slots {
+            service: self.service(),
+            rooms: self.rooms(),
+            order_id: self.order_id().map(str::to_string),
+            rating: self.rating(),
+            address: self.address().map(str::to_string),
+            phone: self.phone().map(str::to_string),
+            worker: self.worker().map(str::to_string),
+            ..Slots::default()
+        }
+    }
+
+    /// The spans behind [`Self::slots`] as API entities, in order of position (`text` is the original text).
+    pub fn entities(&self, text: &str) -> Vec<NluEntity> {
+        let chars: Vec<char> = text.chars().collect();
+        self.spans()
+            .into_iter()
+            .filter(|s| s.end <= chars.len())
+            .map(|s| NluEntity {
+                kind: s.kind.as_str().to_string(),
+                text: chars[s.start..s.end].iter().collect(),
+                start: s.start,
+                end: s.end,
+            })
+            .collect()
     }
 
     /// All slot spans the rules found (every kind but `time`), in order of position.

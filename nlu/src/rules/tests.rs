@@ -127,6 +127,22 @@ fn intent_cues_and_context() {
 }
 
 #[test]
+fn slots_and_entities() {
+    let text = "订单#A1023的王阿姨，5星，地址是朝阳区建国路88号";
+    let f = ex(text);
+    let slots = f.slots();
+    assert_eq!(slots.order_id.as_deref(), Some("A1023"));
+    assert_eq!(slots.rating, Some(5));
+    assert_eq!(slots.worker.as_deref(), Some("王阿姨"));
+    assert_eq!(slots.address.as_deref(), Some("朝阳区建国路88号"));
+    assert!(slots.start.is_none() && slots.rooms.is_empty());
+    let entities = f.entities(text);
+    assert_eq!(entities[0].kind, "order_id");
+    assert_eq!(entities[0].text, "A1023");
+    assert_eq!((entities[0].start, entities[0].end), (3, 8));
+}
+
+#[test]
 fn spans_match_their_values() {
     let text = "订单A1023的王阿姨打扫厨房很干净，五星，电话13812345678";
     let f = ex(text);
