@@ -284,8 +284,9 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
     IntentGuess { intent, score, cues: spans(intent) }
 }
 
-/// The intent cues that count: a one-char Chinese cue (好, 行, 对) only in a very short turn or standing
-/// alone at the start (`行 就按这个来`); elsewhere it is part of a word (你好, 银行, 交付).
+/// The intent cues that count: a one-char Chinese reply cue (好, 行, 对, 别) only in a very short turn or
+/// standing alone at the start (`行 就按这个来`); elsewhere it is part of a word (你好, 银行, 特别).
+/// One-char cues of decisive intents (查, 星) always count.
 fn live_cues<'a>(f: &'a RuleFindings, chars: &[char]) -> Vec<&'a LexMatch> {
     let tiny = chars.iter().filter(|c| c.is_alphanumeric()).count() <= 4;
     let leads = |m: &LexMatch| {
@@ -294,7 +295,10 @@ fn live_cues<'a>(f: &'a RuleFindings, chars: &[char]) -> Vec<&'a LexMatch> {
     f.lexicon
         .iter()
         .filter(|m| m.kind() == LexKind::IntentCue)
-        .filter(|m| m.end - m.start > 1 || chars[m.start].is_ascii() || tiny || leads(m))
+        .filter(|m| {
+            let decisive = matches!(m.label, LexLabel::IntentCue(i) if DECISIVE.contains(&i));
+            decisive || m.end - m.start > 1 || chars[m.start].is_ascii() || tiny || leads(m)
+        })
         .collect()
 }
 

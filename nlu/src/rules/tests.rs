@@ -30,6 +30,7 @@ fn services_and_rooms_zh() {
     assert_eq!(ex("需要护工照顾老人").service(), Some(Service::ElderlyCare));
     assert_eq!(ex("周末搬家").service(), Some(Service::Moving));
     assert_eq!(ex("阿姨明天来吗").service(), None);
+    assert_eq!(ex("师傅说路上堵了").service(), None, "a traffic jam is no plumbing");
     let f = ex("主卧次卧和阳台都要打扫");
     assert_eq!(f.rooms(), vec![Room::Bedroom, Room::Balcony]);
 }
@@ -97,6 +98,9 @@ fn intent_cues_and_context() {
         ("换个阿姨吧", Intent::ChangeWorker),
         ("师傅到哪了", Intent::QueryOrder),
         ("怎么还没来", Intent::QueryOrder),
+        ("帮我查A1023", Intent::QueryOrder),
+        ("你好", Intent::Other),
+        ("行", Intent::Confirm),
         ("怎么付款", Intent::PayOrder),
         ("好评", Intent::RateOrder),
         ("好的", Intent::Confirm),
