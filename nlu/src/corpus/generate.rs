@@ -230,6 +230,9 @@ impl Draft<'_> {
     }
 
     fn finish(mut self, intent: Intent) -> Example {
+        if self.lang == Lang::Zh {
+            self.chat_style();
+        }
         if self.rng.chance(0.12) {
             super::typos::apply(self.rng, self.lang, &mut self.parts);
         }
@@ -247,6 +250,28 @@ impl Draft<'_> {
             }
         }
         assemble(self.parts, self.lang, intent)
+    }
+}
+
+impl Draft<'_> {
+    /// Chat habits, on literal parts only: commas typed as spaces or left out, trailing ~ or 。。。
+    fn chat_style(&mut self) {
+        let comma = match self.rng.below(8) {
+            0 | 1 => Some(" "),
+            2 => Some(""),
+            _ => None,
+        };
+        if let Some(with) = comma {
+            for (kind, text) in self.parts.iter_mut() {
+                if kind.is_none() && text.contains('，') {
+                    *text = text.replace('，', with);
+                }
+            }
+        }
+        if self.rng.chance(0.1) {
+            let tail = *self.rng.pick(&["~", "。。。", "！！", "??", " 谢谢", "哈"]).unwrap_or(&"~");
+            self.parts.push((None, tail.to_string()));
+        }
     }
 }
 

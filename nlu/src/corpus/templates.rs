@@ -50,6 +50,11 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "{svc}多少钱一小时，{time}能来吗",
             "{hi}想给{rooms}做个{rsvc}",
             "{time}来个人{rsvc}{rooms}",
+            "家里来客人了 {time}之前要{rsvc}完",
+            "[{hi}]问下{time}有没有空 想{rsvc}一下{rooms}",
+            "{rooms}好久没{rsvc}了 {time}来一趟吧",
+            "我在{addr}[，]{time}需要{svc}",
+            "老人家里需要{svc} 电话{phone}",
         ],
         Intent::RescheduleOrder => &[
             "{p}改到{time}{e}",
@@ -68,6 +73,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "[{hi}]{svc}的时间改为{time}",
             "能推迟{time=一个小时}吗",
             "预约改到{time}，地址不变",
+            "{time}不在家 能不能{time2}再来",
+            "[{oid}]时间往后挪挪 {time}吧",
+            "阿姨{time}再来吧 今天不方便",
         ],
         Intent::CancelOrder => &[
             "取消订单{oid}",
@@ -84,6 +92,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "撤单，{oid}",
             "取消预约[{e}]",
             "{oid}不要了",
+            "{time}的单子不做了 取消掉",
+            "计划有变 {svc}先取消",
+            "我不要了 帮我退单吧",
         ],
         Intent::ChangeWorker => &[
             "换个阿姨{e}",
@@ -98,6 +109,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "换一位{e}",
             "上次的{worker}不专业，换个人",
             "我想换人[，{time}来的那个]",
+            "{worker}手脚太慢 换个麻利点的",
+            "能不能换个会做饭的阿姨",
+            "下次别派{worker}了",
         ],
         Intent::QueryOrder => &[
             "{worker}到哪了",
@@ -113,6 +127,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "我订的{svc}到哪儿了",
             "{worker}什么时候来",
             "查下订单",
+            "{worker}出发了没",
+            "说好{time}来的 人呢",
+            "{oid}现在啥情况",
         ],
         Intent::PayOrder => &[
             "怎么付款",
@@ -127,6 +144,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "{oid}结账",
             "在哪里支付",
             "转账给你们[{e}]",
+            "{oid}的尾款怎么付",
+            "钱转哪里",
+            "能开发票吗 我先付款",
         ],
         Intent::RateOrder => &[
             "给{worker}{rating}",
@@ -142,6 +162,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "{rating=五星}好评",
             "差评，{worker}迟到了",
             "{rating=满分}，下次还找{worker}",
+            "{worker}人很好 {rating}",
+            "一般般吧 {rating}",
+            "给{svc}的阿姨打{rating}",
         ],
         Intent::ProvideInfo => &[
             "{addr}",
@@ -164,6 +187,10 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "订单号{oid}",
             "{oid}",
             "要{worker}",
+            "小区是{addr}",
+            "{phone} 到了打这个",
+            "{time}前后都行",
+            "{room}不用弄 只要{room2}",
         ],
         Intent::Confirm => &[
             "{confirm}",
@@ -178,6 +205,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "就这样吧",
             "OK",
             "行，就这个",
+            "好滴好滴",
+            "嗯嗯 没毛病",
+            "可以的 辛苦了",
         ],
         Intent::Deny => &[
             "{deny}",
@@ -191,6 +221,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "不要不要",
             "不是的",
             "错了",
+            "不了不了",
+            "先不用了",
+            "不是不是",
         ],
         Intent::Other => &[
             "{time=今天}天气怎么样",
@@ -213,6 +246,9 @@ fn zh(intent: Intent) -> &'static [&'static str] {
             "{time=晚上}吃什么好",
             "{hi}",
             "测试一下",
+            "你们在哪个城市",
+            "周末去哪玩好",
+            "哈哈你好笨",
         ],
     }
 }
@@ -242,6 +278,10 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "want {svc}[ {time}], my number is {phone}",
             "hire {svc} for {time}",
             "{vsvc} {rooms} {time}",
+            "{hi}any chance someone can {vsvc} the {rooms} {time}",
+            "need {svc} asap, I'm at {addr}",
+            "{time} works for me, need {svc}",
+            "my landlord wants the place spotless, {rsvc} {time}",
         ],
         Intent::RescheduleOrder => &[
             "{p}reschedule to {time}{e}",
@@ -256,6 +296,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "bring it forward to {time}",
             "can {worker} come {time} instead",
             "move my booking from {time2} to {time}",
+            "{time} doesn't work anymore, how about {time2}",
+            "could we do {time} instead",
         ],
         Intent::CancelOrder => &[
             "cancel order {oid}",
@@ -269,6 +311,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "{hi}I'd like to cancel my {svc} for {time}",
             "cancel {oid} please",
             "we're cancelling, sorry",
+            "plans changed, please cancel {oid}",
+            "no longer need the {svc}, cancel pls",
         ],
         Intent::ChangeWorker => &[
             "{p}send another {service=cleaner}{e}",
@@ -280,6 +324,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "can we switch {service=cleaner} next time",
             "another worker please, {worker} was late",
             "I'd like a new {service=cleaner}[{e}]",
+            "not happy with {worker}, someone else next time please",
+            "can you swap {worker} for someone else",
         ],
         Intent::QueryOrder => &[
             "where is my {service=cleaner}",
@@ -294,6 +340,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "track order {oid}",
             "when is my {svc} {time}?",
             "eta?",
+            "how long until {worker} arrives",
+            "is my {svc} still on for {time}?",
         ],
         Intent::PayOrder => &[
             "how do I pay",
@@ -306,6 +354,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "I'd like to settle the bill",
             "payment for {oid}[{e}]",
             "how much do I owe, I want to pay",
+            "where do I pay for {oid}",
+            "I'd like to pay by wechat",
         ],
         Intent::RateOrder => &[
             "{rating}{e}",
@@ -320,6 +370,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "rating: {rating}",
             "the {svc} was ok, {rating}",
             "rate {worker} a {rnum}",
+            "{worker} was awesome, {rating} from me",
+            "meh, {rating}",
         ],
         Intent::ProvideInfo => &[
             "{addr}",
@@ -340,6 +392,9 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "order {oid}",
             "{oid}",
             "{worker} please",
+            "it's {addr}",
+            "you can call {phone}",
+            "{time} please",
         ],
         Intent::Confirm => &[
             "{confirm}",
@@ -353,6 +408,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "perfect",
             "ok",
             "yes, confirmed",
+            "yup all good",
+            "that works",
         ],
         Intent::Deny => &[
             "{deny}",
@@ -365,6 +422,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "never mind",
             "nah",
             "no, not right",
+            "no that's not what I meant",
+            "nope, not that",
         ],
         Intent::Other => &[
             "what's the weather like {time}",
@@ -384,6 +443,8 @@ fn en(intent: Intent) -> &'static [&'static str] {
             "{hi}",
             "test",
             "good night",
+            "what's your name",
+            "are you open on holidays",
         ],
     }
 }
