@@ -3,7 +3,7 @@
 //! Each finder takes the chars of the text and a mask of chars already
 //! claimed by an earlier finder, and returns [`Found`] values with char spans.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use super::Found;
@@ -77,6 +77,11 @@ impl WordSet {
 fn zh_time_words() -> &'static WordSet {
     static SET: OnceLock<WordSet> = OnceLock::new();
     SET.get_or_init(|| WordSet::new(ZH_TIME_WORDS))
+}
+
+fn en_time_words() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| EN_TIME_WORDS.iter().copied().collect())
 }
 
 fn free(taken: &[bool], start: usize, end: usize) -> bool {
@@ -382,7 +387,7 @@ pub(crate) fn time_hints(chars: &[char]) -> Vec<(usize, usize)> {
         let digits_then_ampm = w.lower.ends_with("am") || w.lower.ends_with("pm");
         let numeric_ampm =
             digits_then_ampm && w.lower[..w.lower.len() - 2].chars().all(|c| c.is_ascii_digit()) && w.lower.len() > 2;
-        if EN_TIME_WORDS.contains(&w.lower.as_str()) || numeric_ampm {
+        if en_time_words().contains(w.lower.as_str()) || numeric_ampm {
             out.push((w.start, w.end));
         }
     }
