@@ -4,6 +4,9 @@
 //! sentence; every finding carries its char span. The intent guess is a
 //! fallback and a feature for the merger: cue words first, then context (a
 //! service with no other cue is a booking, bare details are `provide_info`).
+//!
+//! Expects normalized text (half-width digits and letters, see [`crate::normalize`]); spans are char
+//! offsets into the text given.
 
 use autoglm_core::catalog::{Room, Service};
 

@@ -1,8 +1,13 @@
 use super::*;
 use proptest::prelude::*;
 
+fn builtin() -> &'static Lexicon {
+    static LEXICON: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+    LEXICON.get_or_init(Lexicon::builtin)
+}
+
 fn ex(text: &str) -> RuleFindings {
-    extract(text, &Lexicon::builtin())
+    extract(text, builtin())
 }
 
 fn span_text(text: &str, start: usize, end: usize) -> String {
