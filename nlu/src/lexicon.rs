@@ -494,6 +494,12 @@ mod tests {
     }
 
     #[test]
+    fn can_be_shared_across_threads_for_hot_reload() {
+        fn shared<T: Send + Sync + 'static>(_: &T) {}
+        shared(&std::sync::Arc::new(Lexicon::builtin()));
+    }
+
+    #[test]
     fn operator_file_replaces_builtin() {
         let lex =
             Lexicon::from_toml_str("[services.cleaning]\nzh = [\"收纳\"]\n[no_service]\nzh = [\"阿姨\"]").unwrap();

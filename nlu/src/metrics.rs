@@ -166,6 +166,11 @@ impl fmt::Display for Evaluation {
                 c.f1()
             )?;
         }
+        let mut confusions: Vec<_> = self.confusions.iter().collect();
+        confusions.sort_by_key(|(pair, n)| (std::cmp::Reverse(**n), **pair));
+        for ((gold, predicted), n) in confusions.into_iter().take(5) {
+            writeln!(f, "confused {gold} -> {predicted}: {n}")?;
+        }
         Ok(())
     }
 }
@@ -222,5 +227,7 @@ mod tests {
         let table = e.to_string();
         assert!(table.contains("intent accuracy 1.000 (1/1)"), "{table}");
         assert!(table.contains("order_id") && table.contains("all"), "{table}");
+        let wrong = Evaluation::over(&ex, |_| (Intent::QueryOrder, vec![]));
+        assert!(wrong.to_string().contains("confused cancel_order -> query_order: 1"), "{wrong}");
     }
 }
