@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod evaluate;
 pub mod labels;
 pub mod lexicon;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod result;

@@ -4,12 +4,15 @@
 //! sentence; every finding carries its char span. The intent guess is a
 //! fallback and a feature for the merger: cue words first, then context (a
 //! service with no other cue is a booking, bare details are `provide_info`).
+//!
+//! Expects normalized text (half-width digits and letters, see [`crate::normalize`]); spans are char
+//! offsets into the text given.
 
 use autoglm_core::catalog::{Room, Service};
 
 use crate::lexicon::{LexKind, LexLabel, LexMatch, Lexicon};
 use crate::model::SlotSpan;
-use crate::{Intent, Lang, SlotKind};
+use crate::{Intent, Lang, NluEntity, SlotKind, Slots};
 
 mod address;
 mod patterns;
@@ -105,6 +108,38 @@ impl RuleFindings {
         self.workers.first().map(|f| f.value.as_str())
     }
 
+    /// The slots the rules can fill (service, rooms, order id, rating, address, phone, worker).
+    ///
+    /// No defaults: `whole_home` for a cleaning booking without a room is the merger's call, since it
+    /// depends on the final intent.
+    pub fn slots(&self) -> Slots {
+        Slots {
+            service: self.service(),
+            rooms: self.rooms(),
+            order_id: self.order_id().map(str::to_string),
+            rating: self.rating(),
+            address: self.address().map(str::to_string),
+            phone: self.phone().map(str::to_string),
+            worker: self.worker().map(str::to_string),
+            ..Slots::default()
+        }
+    }
+
+    /// The spans behind [`Self::slots`] as API entities, in order of position (`text` is the original text).
+    pub fn entities(&self, text: &str) -> Vec<NluEntity> {
+        let chars: Vec<char> = text.chars().collect();
+        self.spans()
+            .into_iter()
+            .filter(|s| s.end <= chars.len())
+            .map(|s| NluEntity {
+                kind: s.kind.as_str().to_string(),
+                text: chars[s.start..s.end].iter().collect(),
+                start: s.start,
+                end: s.end,
+            })
+            .collect()
+    }
+
     /// All slot spans the rules found (every kind but `time`), in order of position.
     pub fn spans(&self) -> Vec<SlotSpan> {
         fn add<T>(out: &mut Vec<SlotSpan>, kind: SlotKind, found: &[Found<T>]) {
@@ -120,10 +155,6 @@ impl RuleFindings {
         add(&mut out, SlotKind::Worker, &self.workers);
         out.sort_by_key(|s| (s.start, s.end));
         out
-    }
-
-    fn cues(&self, intent: Intent) -> impl Iterator<Item = &LexMatch> + '_ {
-        self.lexicon.iter().filter(move |m| m.label == LexLabel::IntentCue(intent))
     }
 }
 
@@ -204,12 +235,16 @@ const DECISIVE: &[Intent] = &[
 ];
 
 fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
-    let spans = |intent: Intent| f.cues(intent).map(|m| (m.start, m.end)).collect::<Vec<_>>();
-    let count =
-        |intent: Intent| f.cues(intent).count() + usize::from(intent == Intent::RateOrder && !f.ratings.is_empty());
+    let cues = live_cues(f, chars);
+    let of = |intent: Intent| cues.iter().filter(move |m| m.label == LexLabel::IntentCue(intent));
+    let spans = |intent: Intent| of(intent).map(|m| (m.start, m.end)).collect::<Vec<_>>();
+    let has = |intent: Intent| of(intent).next().is_some();
+    let count = |intent: Intent| of(intent).count() + usize::from(intent == Intent::RateOrder && !f.ratings.is_empty());
+    // Most cues wins; a tie goes to the intent named first (customers lead with what they want).
+    let first_cue = |intent: Intent| of(intent).map(|m| m.start).min().unwrap_or(usize::MAX);
     let best = DECISIVE.iter().map(|&i| (i, count(i))).filter(|(_, n)| *n > 0).max_by_key(|(i, n)| {
         let rank = DECISIVE.len() - DECISIVE.iter().position(|d| d == i).unwrap_or(0);
-        (*n, rank)
+        (*n, std::cmp::Reverse(first_cue(*i)), rank)
     });
     if let Some((intent, n)) = best {
         let support =
@@ -217,9 +252,10 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         let score = (0.75 + 0.07 * (n - 1 + support) as f32).min(0.95);
         return IntentGuess { intent, score, cues: spans(intent) };
     }
-    let has = |intent: Intent| f.cues(intent).next().is_some();
     let short = is_short(chars, f.lang);
-    let info = !f.time_hints.is_empty()
+    // A time word inside a cue (`not now`) is part of the cue, not a detail given.
+    let time_given = f.time_hints.iter().any(|&(s, e)| !f.lexicon.iter().any(|m| m.start < e && s < m.end));
+    let info = time_given
         || !f.addresses.is_empty()
         || !f.phones.is_empty()
         || !f.order_ids.is_empty()
@@ -232,13 +268,13 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         } else {
             (Intent::Deny, if short { 0.85 } else { 0.6 })
         }
+    } else if has(Intent::Confirm) && short && !info && !service {
+        (Intent::Confirm, 0.85)
     } else if service {
         let bonus = 0.08 * f32::from(u8::from(!f.time_hints.is_empty()) + u8::from(has(Intent::BookService)));
         (Intent::BookService, 0.75 + bonus)
     } else if has(Intent::BookService) && !has(Intent::Other) {
         (Intent::BookService, 0.6)
-    } else if has(Intent::Confirm) && short && !info {
-        (Intent::Confirm, 0.85)
     } else if has(Intent::Other) && !has(Intent::ProvideInfo) && f.addresses.is_empty() && f.phones.is_empty() {
         (Intent::Other, 0.7)
     } else if has(Intent::ProvideInfo) || info {
@@ -249,6 +285,24 @@ fn guess_intent(f: &RuleFindings, chars: &[char]) -> IntentGuess {
         (Intent::Other, 0.3)
     };
     IntentGuess { intent, score, cues: spans(intent) }
+}
+
+/// The intent cues that count: a one-char Chinese reply cue (好, 行, 对, 别) only in a very short turn or
+/// standing alone at the start (`行 就按这个来`); elsewhere it is part of a word (你好, 银行, 特别).
+/// One-char cues of decisive intents (查, 星) always count.
+fn live_cues<'a>(f: &'a RuleFindings, chars: &[char]) -> Vec<&'a LexMatch> {
+    let tiny = chars.iter().filter(|c| c.is_alphanumeric()).count() <= 4;
+    let leads = |m: &LexMatch| {
+        chars[..m.start].iter().all(|c| !c.is_alphanumeric()) && chars.get(m.end).is_none_or(|c| !c.is_alphanumeric())
+    };
+    f.lexicon
+        .iter()
+        .filter(|m| m.kind() == LexKind::IntentCue)
+        .filter(|m| {
+            let decisive = matches!(m.label, LexLabel::IntentCue(i) if DECISIVE.contains(&i));
+            decisive || m.end - m.start > 1 || chars[m.start].is_ascii() || tiny || leads(m)
+        })
+        .collect()
 }
 
 /// A short turn: at most 8 Chinese chars or 5 English words (confirm/deny replies are short).

@@ -19,7 +19,8 @@ const EN_END: &[&str] = &["", "", "", "", " please", " thanks", " thx", "!", "."
 const EN_HI: &[&str] = &["", "", "hi, ", "hello, ", "hey ", "good morning, ", "Hi! "];
 
 const ZH_PROBLEM: &[&str] = &["坏", "堵", "漏", "跳闸", "不亮", "不制冷", "停电", "短路"];
-const EN_PROBLEM: &[&str] = &[" is ", "isn't", "broken", "keeps tripping"];
+const EN_PROBLEM: &[&str] =
+    &[" is ", "isn't", " not ", "broken", "tripping", "tripped", "leak", "clogged", "blocked", "burst", "dripping"];
 const EN_ACTIONS: &[&str] = &[
     "clean", "tidy", "vacuum", "mop", "wash", "look", "watch", "help", "fix", "repair", "install", "care", "unclog",
     "babysit", "move", "get", "send", "call", "push",
@@ -110,6 +111,14 @@ impl Draft<'_> {
 
     fn fill(&mut self, name: &str) {
         let lang = self.lang;
+        // `{kind=text}`: fixed text that is a slot (五星 in 五星好评, `cleaner` in `where is my cleaner`).
+        if let Some((kind, text)) = name.split_once('=') {
+            match kind.parse::<SlotKind>() {
+                Ok(kind) => self.slot(kind, text.to_string()),
+                Err(_) => self.literal(text),
+            }
+            return;
+        }
         match name {
             "svc" => self.service(is_noun, Service::ALL),
             "rsvc" => self.service(is_noun, ROOM_SERVICES),
@@ -221,6 +230,9 @@ impl Draft<'_> {
     }
 
     fn finish(mut self, intent: Intent) -> Example {
+        if self.lang == Lang::Zh {
+            self.chat_style();
+        }
         if self.rng.chance(0.12) {
             super::typos::apply(self.rng, self.lang, &mut self.parts);
         }
@@ -238,6 +250,28 @@ impl Draft<'_> {
             }
         }
         assemble(self.parts, self.lang, intent)
+    }
+}
+
+impl Draft<'_> {
+    /// Chat habits, on literal parts only: commas typed as spaces or left out, trailing ~ or 。。。
+    fn chat_style(&mut self) {
+        let comma = match self.rng.below(8) {
+            0 | 1 => Some(" "),
+            2 => Some(""),
+            _ => None,
+        };
+        if let Some(with) = comma {
+            for (kind, text) in self.parts.iter_mut() {
+                if kind.is_none() && text.contains('，') {
+                    *text = text.replace('，', with);
+                }
+            }
+        }
+        if self.rng.chance(0.1) {
+            let tail = *self.rng.pick(&["~", "。。。", "！！", "??", " 谢谢", "哈"]).unwrap_or(&"~");
+            self.parts.push((None, tail.to_string()));
+        }
     }
 }
 

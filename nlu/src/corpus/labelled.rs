@@ -97,6 +97,7 @@ impl Labelled {
 /// name the line: bad JSON, an unknown label, a span text not in the utterance, an invalid expectation.
 pub fn load_labelled(jsonl: &str) -> Result<Vec<Labelled>, String> {
     jsonl
+        .trim_start_matches('\u{feff}')
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -198,6 +199,7 @@ mod tests {
         let hash_id = LINE.replace(r#""order_id": null"#, r##""order_id": "#A1""##);
         assert!(load_labelled(&hash_id).unwrap_err().contains("order_id"));
         assert!(load_labelled("{not json").is_err());
+        assert_eq!(load_labelled(&format!("\u{feff}{LINE}\r\n")).map(|c| c.len()), Ok(1));
     }
 
     #[test]

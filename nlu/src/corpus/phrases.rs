@@ -20,57 +20,16 @@ pub fn time(rng: &mut SplitMix64, lang: Lang) -> String {
     }
 }
 
+#[rustfmt::skip]
 const ZH_FIXED_TIMES: &[&str] = &[
-    "今晚",
-    "今晚7点",
-    "今晚八点",
-    "明早",
-    "明早8点",
-    "一会儿",
-    "现在",
-    "下午",
-    "上午",
-    "周末",
-    "这周末",
-    "月底",
-    "明天一早",
-    "后天晚上八点半",
-    "下周一上午九点",
-    "下午2点到4点",
-    "明天上午9点到11点",
-    "两个小时后",
-    "明晚",
-    "今天下午",
-    "下礼拜二",
-    "本周六上午",
-    "大后天中午12点",
-    "明天中午",
-    "3月8号下午2点",
-    "今天之内",
+    "今晚", "今晚7点", "今晚八点", "明早", "明早8点", "一会儿", "现在", "下午", "上午", "周末", "这周末", "月底",
+    "明天一早", "后天晚上八点半", "下周一上午九点", "下午2点到4点", "明天上午9点到11点", "两个小时后", "明晚",
+    "今天下午", "下礼拜二", "本周六上午", "大后天中午12点", "明天中午", "3月8号下午2点", "今天之内",
 ];
+#[rustfmt::skip]
 const ZH_DAYS: &[&str] = &[
-    "今天",
-    "明天",
-    "明天",
-    "后天",
-    "大后天",
-    "这周六",
-    "这周五",
-    "这周日",
-    "周六",
-    "周日",
-    "周三",
-    "星期六",
-    "下星期三",
-    "3月8号",
-    "3月10日",
-    "3月12号",
-    "4月1号",
-    "下个月5号",
-    "礼拜天",
-    "明儿",
-    "15号",
-    "本周四",
+    "今天", "明天", "明天", "后天", "大后天", "这周六", "这周五", "这周日", "周六", "周日", "周三", "星期六",
+    "下星期三", "3月8号", "3月10日", "3月12号", "4月1号", "下个月5号", "礼拜天", "明儿", "15号", "本周四",
 ];
 const ZH_WEEKDAYS: &[&str] = &["一", "二", "三", "四", "五", "六", "日", "天"];
 
@@ -133,49 +92,18 @@ fn zh_clock(rng: &mut SplitMix64, lo: u32, hi: u32) -> String {
     format!("{hour}{minute}")
 }
 
+#[rustfmt::skip]
 const EN_FIXED_TIMES: &[&str] = &[
-    "tonight",
-    "tonight at 7",
-    "this weekend",
-    "asap",
-    "right now",
-    "this afternoon",
-    "this evening",
-    "tomorrow morning",
-    "end of the month",
-    "in two hours",
-    "noon tomorrow",
-    "from 2 to 4pm tomorrow",
-    "between 9 and 11 on Friday",
-    "tmrw",
-    "later today",
-    "first thing tomorrow",
-    "Saturday morning",
-    "this Sunday afternoon",
-    "sometime next week",
-    "tomorrow evening",
-    "today at noon",
+    "tonight", "tonight at 7", "this weekend", "asap", "right now", "this afternoon", "this evening",
+    "tomorrow morning", "end of the month", "in two hours", "noon tomorrow", "from 2 to 4pm tomorrow",
+    "between 9 and 11 on Friday", "tmrw", "later today", "first thing tomorrow", "Saturday morning",
+    "this Sunday afternoon", "sometime next week", "tomorrow evening", "today at noon",
 ];
+#[rustfmt::skip]
 const EN_DAYS: &[&str] = &[
-    "today",
-    "tomorrow",
-    "tomorrow",
-    "tomorrow",
-    "the day after tomorrow",
-    "this Friday",
-    "this Saturday",
-    "on Saturday",
-    "Sunday",
-    "on Wednesday",
-    "March 8",
-    "March 10th",
-    "on the 12th",
-    "Thursday",
-    "on Monday",
-    "this Tuesday",
-    "Mar 9",
-    "3/12",
-    "on Friday",
+    "today", "tomorrow", "tomorrow", "tomorrow", "the day after tomorrow", "this Friday", "this Saturday",
+    "on Saturday", "Sunday", "on Wednesday", "March 8", "March 10th", "on the 12th", "Thursday", "on Monday",
+    "this Tuesday", "Mar 9", "3/12", "on Friday",
 ];
 const EN_WEEKDAYS: &[&str] = &["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
@@ -243,21 +171,10 @@ pub fn rating(rng: &mut SplitMix64, lang: Lang) -> (String, u8) {
 
 const ZH_DISTRICTS: &[&str] =
     &["朝阳区", "海淀区", "浦东新区", "徐汇区", "天河区", "南山区", "西湖区", "武侯区", "江汉区", "鼓楼区", ""];
+#[rustfmt::skip]
 const ZH_ROADS: &[&str] = &[
-    "建国路",
-    "中关村大街",
-    "世纪大道",
-    "体育西路",
-    "科技园南路",
-    "文三路",
-    "人民南路",
-    "解放大道",
-    "中山路",
-    "长安街",
-    "望京西路",
-    "南京东路",
-    "幸福里",
-    "花园街",
+    "建国路", "中关村大街", "世纪大道", "体育西路", "科技园南路", "文三路", "人民南路", "解放大道", "中山路",
+    "长安街", "望京西路", "南京东路", "幸福里", "花园街",
 ];
 const ZH_ESTATES: &[&str] =
     &["望京花园", "阳光小区", "万科城市花园", "碧桂园", "华庭小区", "翠苑", "金地名京", "保利公寓", "锦绣家园"];

@@ -85,9 +85,51 @@ fn handwritten_set_loads_and_is_valid() {
     let copied = cases.iter().filter(|c| generated.contains(&c.text)).count();
     assert!(copied * 10 < cases.len(), "{copied} hand-written texts are generator outputs");
     for c in &cases {
-        if let Some(id) = &c.expect.order_id {
-            assert!(c.text.contains(id.as_str()), "line {}: order id {id} not in text", c.line);
+        check_expect_matches_spans(c);
+    }
+}
+
+/// The expectation agrees with the spans: each value given has a span of its kind that says it.
+fn check_expect_matches_spans(c: &Labelled) {
+    let texts = |kind: SlotKind| -> Vec<String> {
+        c.spans.iter().filter(|s| s.kind == kind).map(|s| span_text(&c.text, s)).collect()
+    };
+    let line = c.line;
+    if let Some(id) = &c.expect.order_id {
+        assert!(texts(SlotKind::OrderId).contains(id), "line {line}: order id {id} has no span");
+    }
+    if let Some(phone) = &c.expect.phone {
+        let digits: Vec<String> =
+            texts(SlotKind::Phone).iter().map(|t| t.chars().filter(char::is_ascii_digit).collect()).collect();
+        assert!(digits.contains(phone), "line {line}: phone {phone} has no span");
+    }
+    for (value, kind) in [(&c.expect.address, SlotKind::Address), (&c.expect.worker, SlotKind::Worker)] {
+        if let Some(v) = value {
+            assert!(texts(kind).contains(v), "line {line}: {kind} {v} has no span");
         }
+    }
+    assert_eq!(c.expect.rating.is_some(), !texts(SlotKind::Rating).is_empty(), "line {line}: rating vs spans");
+    let times = !texts(SlotKind::Time).is_empty();
+    let resolved = c.expect.start.is_some() || c.expect.date.is_some() || c.expect.duration_minutes.is_some();
+    assert!(!resolved || times, "line {line}: a resolved time needs a time span");
+    let named_rooms = !texts(SlotKind::Room).is_empty();
+    let default_room = c.expect.rooms == [autoglm_core::catalog::Room::WholeHome] && c.intent == Intent::BookService;
+    assert!(c.expect.rooms.is_empty() || named_rooms || default_room, "line {line}: rooms without a room span");
+    if let Some(start) = &c.expect.start {
+        assert!(start.ends_with("+08:00"), "line {line}: start {start} is not in +08:00");
+    }
+    let lexicon = Lexicon::builtin();
+    let known: Vec<_> = texts(SlotKind::Service)
+        .iter()
+        .filter_map(|t| match lexicon.lookup(t) {
+            Some(crate::lexicon::LexLabel::Service(s)) => Some(s),
+            _ => None,
+        })
+        .collect();
+    if let Some(service) = c.expect.service {
+        assert!(known.is_empty() || known.contains(&service), "line {line}: spans say {known:?}, expect {service}");
+    } else {
+        assert!(known.is_empty(), "line {line}: service spans {known:?} but no service expected");
     }
 }
 
@@ -97,5 +139,22 @@ fn print_sample() {
     for ex in generate(11, 150) {
         let spans: Vec<String> = ex.spans.iter().map(|s| format!("{}={}", s.kind, span_text(&ex.text, s))).collect();
         println!("{:<16} {} | {}", ex.intent.as_str(), ex.text, spans.join(" "));
+    }
+}
+
+#[test]
+#[ignore]
+fn print_stats() {
+    let corpus = generate(0, 20_000);
+    let distinct: HashSet<&str> = corpus.iter().map(|e| e.text.as_str()).collect();
+    println!("{} examples, {} distinct texts", corpus.len(), distinct.len());
+    for lang in Lang::ALL {
+        println!("{lang}: {}", corpus.iter().filter(|e| e.lang == *lang).count());
+    }
+    for intent in Intent::ALL {
+        println!("{intent}: {}", corpus.iter().filter(|e| e.intent == *intent).count());
+    }
+    for kind in SlotKind::ALL {
+        println!("{kind}: {}", corpus.iter().flat_map(|e| &e.spans).filter(|s| s.kind == *kind).count());
     }
 }

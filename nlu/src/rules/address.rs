@@ -1,6 +1,8 @@
 //! Address heuristics: Chinese runs with place markers (路, 号, 小区, 栋, 室…), English `12 Main Street`.
 
-use super::patterns::{starts_with_at, words};
+use std::sync::OnceLock;
+
+use super::patterns::{starts_with_at, words, WordSet};
 use super::Found;
 
 /// Words after which an address follows (their chars also end the text before it).
@@ -8,9 +10,20 @@ const ZH_CUES: &[&str] =
     &["地址是", "地址为", "地址在", "地址", "住址是", "住址", "住在", "家住", "家在", "位于", "送到", "在", "到", "是"];
 /// Words dropped from the front of a candidate.
 const ZH_FILLERS: &[&str] = &["我们家", "我家", "我的", "我", "家", "来", "去", "上门", "过来", "的", "：", ":", " "];
+/// Chars that end a clause.
+#[rustfmt::skip]
+const PUNCT: &[char] = &[
+    '，', '。', ',', '.', '!', '?', '！', '？', '；', ';', '\n', '、', '~', '～', '…', '(', ')', '（', '）', '【', '】', '"', '“', '”',
+];
 /// Chars that can end an address (a road, a number, a building, a room…).
-const ZH_END: &str = "路街巷弄号栋幢室区县市镇村楼座院苑园厦寓层";
-const PUNCT: &str = "，。,.!?！？；;\n、~～…()（）【】\"“”";
+#[rustfmt::skip]
+const ZH_END: &[char] = &[
+    '路', '街', '巷', '弄', '号', '栋', '幢', '室', '区', '县', '市', '镇', '村', '楼', '座', '院', '苑', '园', '厦', '寓', '层',
+];
+
+fn is_punct(c: char) -> bool {
+    PUNCT.contains(&c)
+}
 
 /// Finds addresses; `blocked[i]` marks chars that cannot be part of one (lexicon words, time words, ids…).
 pub(crate) fn addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> {
@@ -21,30 +34,28 @@ pub(crate) fn addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> 
 }
 
 fn is_end_marker(chars: &[char], k: usize) -> bool {
-    ZH_END.contains(chars[k]) || (chars[k] == '元' && k > 0 && chars[k - 1] == '单')
+    ZH_END.contains(&chars[k]) || (chars[k] == '元' && k > 0 && chars[k - 1] == '单')
 }
 
 fn zh_addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> {
+    static CUES: OnceLock<WordSet> = OnceLock::new();
+    let cues = CUES.get_or_init(|| WordSet::new(ZH_CUES));
     let mut out = Vec::new();
     let mut i = 0;
     let mut cued = false;
     while i < chars.len() {
-        if blocked[i] || PUNCT.contains(chars[i]) {
+        if blocked[i] || is_punct(chars[i]) {
             cued = false;
             i += 1;
             continue;
         }
-        if let Some(cue) = ZH_CUES.iter().find(|c| starts_with_at(chars, i, c)) {
+        if let Some(len) = cues.longest_at(chars, i) {
             cued = true;
-            i += cue.chars().count();
+            i += len;
             continue;
         }
         let start = i;
-        while i < chars.len()
-            && !blocked[i]
-            && !PUNCT.contains(chars[i])
-            && !ZH_CUES.iter().any(|c| starts_with_at(chars, i, c))
-        {
+        while i < chars.len() && !blocked[i] && !is_punct(chars[i]) && cues.longest_at(chars, i).is_none() {
             i += 1;
         }
         if let Some(found) = zh_candidate(chars, start, i, cued) {
@@ -66,39 +77,22 @@ fn zh_candidate(chars: &[char], mut start: usize, end: usize, cued: bool) -> Opt
         stop += 1;
     }
     let markers = (start..stop).filter(|&k| is_end_marker(chars, k)).count();
+    // 号 alone is as likely a date (15号) as a house number.
+    let place_marker = (start..stop).any(|k| is_end_marker(chars, k) && chars[k] != '号');
     let digit = chars[start..stop].iter().any(|c| c.is_ascii_digit());
     let len = stop - start;
-    let ok = if cued { len >= 2 } else { len >= 4 && (markers >= 2 || digit) };
+    let ok = if cued {
+        len >= 2 && (markers >= 2 || place_marker)
+    } else {
+        len >= 4 && (markers >= 2 || (digit && place_marker))
+    };
     ok.then(|| Found { value: chars[start..stop].iter().collect(), start, end: stop })
 }
 
+#[rustfmt::skip]
 const STREET: &[&str] = &[
-    "street",
-    "st",
-    "road",
-    "rd",
-    "avenue",
-    "ave",
-    "lane",
-    "ln",
-    "drive",
-    "dr",
-    "boulevard",
-    "blvd",
-    "way",
-    "court",
-    "ct",
-    "place",
-    "pl",
-    "terrace",
-    "crescent",
-    "close",
-    "square",
-    "sq",
-    "parkway",
-    "pkwy",
-    "highway",
-    "hwy",
+    "street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "dr", "boulevard", "blvd", "way", "court",
+    "ct", "place", "pl", "terrace", "crescent", "close", "square", "sq", "parkway", "pkwy", "highway", "hwy",
 ];
 const ABBREVIATED: &[&str] = &["st", "rd", "ave", "ln", "dr", "blvd", "ct", "pl", "sq", "pkwy", "hwy"];
 const UNIT: &[&str] = &["apt", "apartment", "unit", "suite", "flat", "room", "floor"];
@@ -131,10 +125,27 @@ fn en_addresses(chars: &[char], blocked: &[bool]) -> Vec<Found<String>> {
             end += 1;
         }
         end = unit_end(chars, &ws, j, end);
-        out.push(Found { value: chars[w.start..end].iter().collect(), start: w.start, end });
+        let start = unit_start(chars, &ws, k);
+        out.push(Found { value: chars[start..end].iter().collect(), start, end });
         k = j + 1;
     }
     out
+}
+
+/// Extends an address back over `Apt 3B, ` before the house number of word `k`.
+fn unit_start(chars: &[char], ws: &[crate::rules::patterns::Word], k: usize) -> usize {
+    let start = ws[k].start;
+    if k < 2 {
+        return start;
+    }
+    let (u, n) = (&ws[k - 2], &ws[k - 1]);
+    let gaps_ok = chars[u.end..n.start].iter().all(|c| matches!(c, ' ' | '#' | '.'))
+        && chars[n.end..start].iter().all(|c| matches!(c, ' ' | ','));
+    if gaps_ok && UNIT.contains(&u.lower.as_str()) && n.lower.chars().any(|c| c.is_ascii_digit()) {
+        u.start
+    } else {
+        start
+    }
 }
 
 /// Extends an address over `, Apt 4B` / ` unit 3` / ` #12` after word `j`.
@@ -166,6 +177,8 @@ mod tests {
         assert_eq!(run("在万科城市花园"), vec!["万科城市花园"]);
         assert!(run("这个小区").is_empty());
         assert!(run("我在家").is_empty());
+        assert!(run("改到15号").is_empty());
+        assert!(run("推到下个月5号").is_empty());
         assert!(run("好的谢谢").is_empty());
     }
 
@@ -176,5 +189,6 @@ mod tests {
         assert_eq!(run("88 West Lake Road."), vec!["88 West Lake Road"]);
         assert!(run("at 3 pm on Main Street").is_empty());
         assert!(run("5 stars").is_empty());
+        assert_eq!(run("apt 3B, 17 Pine Street"), vec!["apt 3B, 17 Pine Street"]);
     }
 }

@@ -3,6 +3,9 @@
 //! Each finder takes the chars of the text and a mask of chars already
 //! claimed by an earlier finder, and returns [`Found`] values with char spans.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 use super::Found;
 
 /// An ASCII word of the text (letters and digits), lower-cased.
@@ -40,6 +43,45 @@ fn text_of(chars: &[char], start: usize, end: usize) -> String {
 pub(crate) fn starts_with_at(chars: &[char], at: usize, word: &str) -> bool {
     let mut rest = chars.get(at..).unwrap_or(&[]).iter();
     word.chars().all(|c| rest.next() == Some(&c))
+}
+
+/// A fixed set of words, looked up by their first char (built once per list).
+pub(crate) struct WordSet {
+    by_first: HashMap<char, Vec<Vec<char>>>,
+}
+
+impl WordSet {
+    /// The set of `words`.
+    pub(crate) fn new(words: &[&str]) -> Self {
+        let mut by_first: HashMap<char, Vec<Vec<char>>> = HashMap::new();
+        for w in words {
+            let chars: Vec<char> = w.chars().collect();
+            if let Some(&first) = chars.first() {
+                by_first.entry(first).or_default().push(chars);
+            }
+        }
+        for list in by_first.values_mut() {
+            list.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        }
+        WordSet { by_first }
+    }
+
+    /// Length (chars) of the longest word of the set at `chars[at..]`.
+    pub(crate) fn longest_at(&self, chars: &[char], at: usize) -> Option<usize> {
+        let rest = chars.get(at..)?;
+        let first = rest.first()?;
+        self.by_first.get(first)?.iter().find(|w| rest.starts_with(w)).map(Vec::len)
+    }
+}
+
+fn zh_time_words() -> &'static WordSet {
+    static SET: OnceLock<WordSet> = OnceLock::new();
+    SET.get_or_init(|| WordSet::new(ZH_TIME_WORDS))
+}
+
+fn en_time_words() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| EN_TIME_WORDS.iter().copied().collect())
 }
 
 fn free(taken: &[bool], start: usize, end: usize) -> bool {
@@ -177,7 +219,8 @@ fn en_number(word: &str) -> Option<u8> {
     }
 }
 
-const RATE_VERBS: &[&str] = &["give", "gave", "giving", "rate", "rated", "rating", "score", "scored", "leave"];
+const RATE_VERBS: &[&str] =
+    &["give", "gave", "giving", "rate", "rated", "rating", "score", "scored", "leave", "deserves", "deserve", "worth"];
 const RATE_FILLERS: &[&str] = &["her", "him", "them", "it", "a", "an", "us", "this", "the", "you", "just", "only"];
 const NOT_RATING_AFTER: &[&str] =
     &["am", "pm", "oclock", "o", "hours", "hour", "hrs", "minutes", "mins", "min", "days", "day", "weeks", "bucks"];
@@ -198,7 +241,7 @@ pub(crate) fn ratings_en(chars: &[char], taken: &[bool]) -> Vec<Found<u8>> {
             Some(n.end)
         } else if let Some(end) = out_of_five(chars, &ws, k) {
             Some(end)
-        } else if after_rate_verb(&ws, k) && next.is_none_or(|n| !NOT_RATING_AFTER.contains(&n.lower.as_str())) {
+        } else if after_rate_verb(&ws, k, taken) && next.is_none_or(|n| !NOT_RATING_AFTER.contains(&n.lower.as_str())) {
             let clock = chars.get(w.end).is_some_and(|c| matches!(c, ':' | '.'));
             (!clock).then_some(w.end)
         } else {
@@ -222,10 +265,11 @@ fn out_of_five(chars: &[char], ws: &[Word], k: usize) -> Option<usize> {
     (a.lower == "out" && b.lower == "of" && matches!(c.lower.as_str(), "5" | "five")).then_some(c.end)
 }
 
-/// Whether word `k` follows a rating verb, with up to two filler words between (`give her a 5`).
-fn after_rate_verb(ws: &[Word], k: usize) -> bool {
+/// Whether word `k` follows a rating verb, with up to three filler words (or a named worker) between
+/// (`give her a 5`, `rate Ms. Wang a 4`).
+fn after_rate_verb(ws: &[Word], k: usize, taken: &[bool]) -> bool {
     let mut j = k;
-    for _ in 0..3 {
+    for _ in 0..4 {
         if j == 0 {
             return false;
         }
@@ -234,7 +278,7 @@ fn after_rate_verb(ws: &[Word], k: usize) -> bool {
         if RATE_VERBS.contains(&word) {
             return true;
         }
-        if !RATE_FILLERS.contains(&word) {
+        if !RATE_FILLERS.contains(&word) && !taken[ws[j].start] {
             return false;
         }
     }
@@ -244,16 +288,24 @@ fn after_rate_verb(ws: &[Word], k: usize) -> bool {
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏\
 魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
 const ZH_TITLES: &[&str] = &["阿姨", "师傅", "大姐", "老师", "姐", "嫂", "工"];
+/// Surnames accepted in lower case after a title (`ms wang`); a capitalized word is accepted as any name.
+#[rustfmt::skip]
+const PINYIN_SURNAMES: &[&str] = &[
+    "wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "zhou", "wu", "xu", "sun", "ma", "zhu", "hu", "guo",
+    "he", "gao", "lin", "luo", "zheng", "liang", "xie", "song", "tang", "han", "feng", "deng", "cao", "peng", "zeng",
+    "xiao", "tian", "dong", "yuan", "pan", "jiang", "cai", "yu", "du", "ye", "cheng", "su", "wei", "lu", "ding", "shen",
+];
 const EN_TITLES: &[&str] = &["ms", "mrs", "mr", "miss", "mx", "auntie", "aunty", "master"];
 
 /// Workers named by surname and title (`王阿姨`, `李师傅`), by English title (`Ms. Wang`), or by id (`W17`).
 pub(crate) fn workers(chars: &[char], taken: &[bool]) -> Vec<Found<String>> {
     let mut out = Vec::new();
     for (i, &c) in chars.iter().enumerate() {
-        if !SURNAMES.contains(c) || (i > 0 && SURNAMES.contains(chars[i - 1])) {
+        // The title first: it is rarer than a surname char, and cheaper to rule out.
+        let title = ZH_TITLES.iter().find(|t| starts_with_at(chars, i + 1, t));
+        if title.is_none() || !SURNAMES.contains(c) || (i > 0 && SURNAMES.contains(chars[i - 1])) {
             continue;
         }
-        let title = ZH_TITLES.iter().find(|t| starts_with_at(chars, i + 1, t));
         if let Some(t) = title {
             let end = i + 1 + t.chars().count();
             if free(taken, i, end) {
@@ -269,7 +321,8 @@ pub(crate) fn workers(chars: &[char], taken: &[bool]) -> Vec<Found<String>> {
             && (k > 0 && ws[k - 1].lower == "worker" || chars[w.start] == 'W');
         let named = EN_TITLES.contains(&w.lower.as_str())
             && ws.get(k + 1).is_some_and(|n| {
-                chars[n.start].is_ascii_uppercase() && chars[w.end..n.start].iter().all(|c| matches!(c, ' ' | '.'))
+                let name = chars[n.start].is_ascii_uppercase() || PINYIN_SURNAMES.contains(&n.lower.as_str());
+                name && chars[w.end..n.start].iter().all(|c| matches!(c, ' ' | '.'))
             });
         let (start, end) = if id {
             (w.start, w.end)
@@ -286,108 +339,19 @@ pub(crate) fn workers(chars: &[char], taken: &[bool]) -> Vec<Found<String>> {
     out
 }
 
+#[rustfmt::skip]
 const ZH_TIME_WORDS: &[&str] = &[
-    "今天",
-    "明天",
-    "后天",
-    "大后天",
-    "今晚",
-    "明晚",
-    "明早",
-    "上午",
-    "下午",
-    "晚上",
-    "早上",
-    "中午",
-    "傍晚",
-    "凌晨",
-    "星期",
-    "礼拜",
-    "周一",
-    "周二",
-    "周三",
-    "周四",
-    "周五",
-    "周六",
-    "周日",
-    "周天",
-    "周末",
-    "下周",
-    "这周",
-    "本周",
-    "月底",
-    "月初",
-    "小时",
-    "分钟",
-    "点钟",
-    "今儿",
-    "明儿",
-    "一会儿",
-    "马上",
-    "现在",
+    "今天", "明天", "后天", "大后天", "今晚", "明晚", "明早", "上午", "下午", "晚上", "早上", "中午", "傍晚", "凌晨", "星期", "礼拜", "周一", "周二",
+    "周三", "周四", "周五", "周六", "周日", "周天", "周末", "下周", "这周", "本周", "月底", "月初", "小时", "分钟", "点钟", "今儿", "明儿", "一会儿",
+    "马上", "现在", "下个月", "这个月", "本月", "上个月", "下礼拜", "这礼拜",
 ];
+#[rustfmt::skip]
 const EN_TIME_WORDS: &[&str] = &[
-    "today",
-    "tomorrow",
-    "tonight",
-    "tmr",
-    "tmrw",
-    "morning",
-    "afternoon",
-    "evening",
-    "noon",
-    "midnight",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thur",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
-    "weekend",
-    "week",
-    "am",
-    "pm",
-    "oclock",
-    "hours",
-    "hour",
-    "minutes",
-    "asap",
-    "now",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
+    "today", "tomorrow", "tonight", "tmr", "tmrw", "morning", "afternoon", "evening", "noon", "midnight", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "tues", "wed", "thu", "thur",
+    "thurs", "fri", "sat", "sun", "weekend", "week", "am", "pm", "oclock", "hours", "hour", "minutes", "asap", "now",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 ];
 
 /// Spans of words that hint at a date or time (明天, 下午, 3点, `tomorrow`, `3pm`, `10:30`).
@@ -397,8 +361,7 @@ pub(crate) fn time_hints(chars: &[char]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if let Some(len) = ZH_TIME_WORDS.iter().filter(|w| starts_with_at(chars, i, w)).map(|w| w.chars().count()).max()
-        {
+        if let Some(len) = zh_time_words().longest_at(chars, i) {
             out.push((i, i + len));
             i += len;
             continue;
@@ -413,18 +376,44 @@ pub(crate) fn time_hints(chars: &[char]) -> Vec<(usize, usize)> {
             i += 2;
             continue;
         }
+        if let Some(end) = day_of_month(chars, i) {
+            out.push((i, end));
+            i = end;
+            continue;
+        }
         i += 1;
     }
     for w in words(chars) {
         let digits_then_ampm = w.lower.ends_with("am") || w.lower.ends_with("pm");
         let numeric_ampm =
             digits_then_ampm && w.lower[..w.lower.len() - 2].chars().all(|c| c.is_ascii_digit()) && w.lower.len() > 2;
-        if EN_TIME_WORDS.contains(&w.lower.as_str()) || numeric_ampm {
+        if en_time_words().contains(w.lower.as_str()) || numeric_ampm {
             out.push((w.start, w.end));
         }
     }
     out.sort_unstable();
     out
+}
+
+/// `15号` as a day of the month: 1–31 then 号, after a month, a verb like 改到, or nothing Chinese;
+/// not a house number (幸福里50号) or a building (3号楼).
+fn day_of_month(chars: &[char], i: usize) -> Option<usize> {
+    let before = i.checked_sub(1).map(|k| chars[k]);
+    let date_context = before.is_none_or(|c| {
+        let cjk = ('\u{4e00}'..='\u{9fff}').contains(&c);
+        (!cjk && !c.is_ascii_alphanumeric()) || "月到是改推至从和或就那这".contains(c)
+    });
+    if !chars[i].is_ascii_digit() || !date_context {
+        return None;
+    }
+    let mut j = i;
+    let mut day = 0u32;
+    while j < chars.len() && chars[j].is_ascii_digit() {
+        day = day.saturating_mul(10).saturating_add(chars[j].to_digit(10).unwrap_or(0));
+        j += 1;
+    }
+    let building = chars.get(j + 1).is_some_and(|c| "楼院室门线栋".contains(*c));
+    ((1..=31).contains(&day) && j - i <= 2 && chars.get(j) == Some(&'号') && !building).then_some(j + 1)
 }
 
 #[cfg(test)]
@@ -499,6 +488,8 @@ mod tests {
         assert_eq!(run(workers, "not Mr Zhang again")[0].0, "Mr Zhang");
         assert_eq!(run(workers, "worker W17 was late")[0].0, "W17");
         assert!(run(workers, "miss the bus").is_empty());
+        assert_eq!(run(workers, "ms wang was late")[0].0, "ms wang");
+        assert!(run(workers, "mr nobody").is_empty());
     }
 
     #[test]
@@ -506,5 +497,10 @@ mod tests {
         assert_eq!(time_hints(&chars("明天上午10点")), vec![(0, 2), (2, 4), (5, 7)]);
         assert_eq!(time_hints(&chars("tomorrow at 3pm")).len(), 2);
         assert!(time_hints(&chars("clean the kitchen")).is_empty());
+        assert_eq!(time_hints(&chars("15号")), vec![(0, 3)]);
+        assert!(time_hints(&chars("建国路88号")).is_empty());
+        assert!(time_hints(&chars("3号楼")).is_empty());
+        assert!(time_hints(&chars("幸福里50号")).is_empty());
+        assert_eq!(time_hints(&chars("改到15号")), vec![(2, 5)]);
     }
 }
