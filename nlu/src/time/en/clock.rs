@@ -216,14 +216,20 @@ impl Parser<'_> {
             return Some((i + 1, TimeV { h, m: None, s: None, ambiguous: (1..=12).contains(&h) }, false));
         }
         let h = unit_word(self.w(i)).filter(|h| (1..=12).contains(h))?;
-        // "seven twenty-seven", "nine thirty", "six forty-three minutes"
-        if let Some((j, m)) = self.ordinal_or_number(i + 1).filter(|(_, m)| *m >= 10 && *m < 60) {
-            if self.digits(i + 1) == 0 && super::lex::ordinal_word(self.w(j - 1)).is_none() {
+        // "seven twenty-seven", "nine thirty", "six forty-three minutes", "five-thirty"
+        let mi = if self.is(i + 1, "-") && self.glued(i + 1) { i + 2 } else { i + 1 };
+        if let Some((j, m)) = self.ordinal_or_number(mi).filter(|(_, m)| *m >= 10 && *m < 60) {
+            if self.digits(mi) == 0 && super::lex::ordinal_word(self.w(j - 1)).is_none() {
                 let j = if self.any(j, &["minutes", "minute"]) { j + 1 } else { j };
                 return Some((j, TimeV { h, m: Some(m), s: None, ambiguous: h <= 12 }, false));
             }
         }
         Some((i + 1, TimeV { h, m: None, s: None, ambiguous: true }, false))
+    }
+
+    /// [`Self::hour_minutes`] without the flag.
+    pub(super) fn hour_minutes_pub(&self, i: usize) -> Option<(usize, TimeV)> {
+        self.hour_minutes(i).map(|(j, t, _)| (j, t))
     }
 
     /// `am`, `pm`, `a.m.`, `p . m .`, `a`, `p`, `a m`.

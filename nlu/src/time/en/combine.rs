@@ -196,12 +196,25 @@ impl Parser<'_> {
     }
 
     fn date_then_time(&self, i: usize) -> Option<(usize, DateV, TimeV)> {
+        if let Some((j, d, pod)) = self.date_pod(i) {
+            if self.any(j, &["at", "around"]) {
+                let (e, t) = self.time_expr(j + 1).or_else(|| self.bare_hour_after_at(j + 1, true))?;
+                return Some((e, d, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
+            }
+        }
         let (j, d) = self.date_expr(i)?;
         let k = if self.any(j, &["at", "on", ",", "for", "@", "around"]) { j + 1 } else { j };
         let k = if self.is(k, "at") { k + 1 } else { k };
         let at = k > j && self.any(k - 1, &["at", "around", "@"]);
-        let (e, t) =
-            self.time_expr(k).or_else(|| self.dotted_after_at(k, at)).or_else(|| self.bare_hour_after_at(k, at))?;
+        let words = || {
+            let word_hour = self.digits(k) == 0 && super::lex::unit_word(self.w(k)).is_some();
+            self.hour_minutes_pub(k).filter(|(_, t)| t.m.is_some() && word_hour)
+        };
+        let (e, t) = self
+            .time_expr(k)
+            .or_else(|| self.dotted_after_at(k, at))
+            .or_else(|| self.bare_hour_after_at(k, at))
+            .or_else(words)?;
         Some((e, d, t))
     }
 
@@ -223,6 +236,10 @@ impl Parser<'_> {
     }
 
     fn time_then_date(&self, i: usize) -> Option<(usize, DateV, TimeV)> {
+        let dotted = self.is(i + 2, ".") && self.num(i + 3).is_some();
+        if self.is(i, "at") && !dotted {
+            return None;
+        }
         let k = if self.is(i, "at") { i + 1 } else { i };
         let (j, t) = self.time_expr(k).or_else(|| self.bare_hour_after_at(k, true).filter(|_| self.is(k + 1, ",")))?;
         let j2 = if self.any(j, &["on", ","]) { j + 1 } else { j };
@@ -325,7 +342,27 @@ impl Parser<'_> {
     }
 
     /// A day with a span of the day: `tomorrow night`, `this evening`, `next Monday 1-3 pm`, `tonight`.
+    /// `later this afternoon`, `late this morning`, `early this evening`.
+    fn date_pod_mod_at(&self, i: usize) -> Option<Found> {
+        let part = match self.w(i) {
+            "early" => "start",
+            "late" | "later" => "end",
+            _ => return None,
+        };
+        let (end, d, pod) = self.date_pod(i + 1)?;
+        let (s, e) = pod.bounds();
+        let (s, e) = if part == "start" { (s, s + Duration::hours(2)) } else { (e - Duration::hours(2), e) };
+        let timex = format!("{}T{}", d.timex, pod.code());
+        let mut v = value(&timex, "datetimerange", &[("start", ymd_hms(d.future.and_time(s))), ("end", ymd_hms(d.future.and_time(e)))]);
+        v.insert("Mod".into(), part.into());
+        let start = Some(d.future.and_time(s));
+        Some(Found { kind: TimeKind::DateTimeRange, end, values: vec![v], domain: DomainTime { start, ..Default::default() } })
+    }
+
     pub(super) fn datetime_range_at(&self, i: usize) -> Option<Found> {
+        if let Some(f) = self.date_pod_mod_at(i) {
+            return Some(f);
+        }
         let pod = self.date_pod(i).map(|(end, d, pod)| self.pod_found(end, &d, pod));
         let open = self.date_open_time(i);
         let ranged = self.date_then_range(i).or_else(|| self.range_then_date(i)).map(|(end, d, r)| match r {
@@ -378,7 +415,12 @@ impl Parser<'_> {
                     return Some((i + 2, today, p));
                 }
             }
-            "last" if self.is(i + 1, "night") => return Some((i + 2, DateV::exact(t - Duration::days(1)), Pod::Night)),
+            "last" | "next" => {
+                if let Some(p) = pod_word(self.w(i + 1)).filter(|_| !self.w(i + 1).ends_with('s')) {
+                    let shift = if self.is(i, "last") { -1 } else { 1 };
+                    return Some((i + 2, DateV::exact(t + Duration::days(shift)), p));
+                }
+            }
             _ => {}
         }
         let (j, d) = self.date_expr(i)?;

@@ -130,7 +130,14 @@ impl Parser<'_> {
             return None;
         }
         let j = if self.is(end, ",") { end + 1 } else { end };
-        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j))?;
+        let dashed = || {
+            let (a, b) = (self.num(j).filter(|a| *a <= 12)?, self.num(j + 2)?);
+            (self.is(j + 1, "-") && self.glued(j + 1) && self.glued(j + 2) && !self.is(j + 3, "-"))
+                .then(|| self.month_day_value(a, b, None))
+                .flatten()
+                .map(|d| (j + 3, d))
+        };
+        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j)).or_else(dashed)?;
         if rel.is_some() && d.ambiguous {
             let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
             return Some((k, DateV { past: this, future: this, ambiguous: false, ..d }));
@@ -512,7 +519,8 @@ impl Parser<'_> {
     fn nth_day(&self, i: usize) -> Option<(usize, DateV)> {
         let prev = if i > 0 { self.w(i - 1) } else { "" };
         let j = self.opt(i, "the");
-        let (k, d) = self.ordinal_day(j)?;
+        let cardinal = prev == "on" && j > i && self.digits(j) > 0 && self.any(j + 1, &["from", "between", "at"]);
+        let (k, d) = if cardinal { self.day_number(j)? } else { self.ordinal_day(j)? };
         if prev != "on" && !(j > i && self.any(k, &["of"])) {
             return None;
         }
