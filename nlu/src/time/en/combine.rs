@@ -202,6 +202,9 @@ impl Parser<'_> {
                 return Some((e, d, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
             }
         }
+        if self.holiday(i).is_some() {
+            return None;
+        }
         let (j, d) = self.date_expr(i)?;
         let k = if self.any(j, &["at", "on", ",", "for", "@", "around"]) { j + 1 } else { j };
         let k = if self.is(k, "at") { k + 1 } else { k };

@@ -96,6 +96,7 @@ impl Parser<'_> {
             self.nth_day(i),
             self.this_next_date(i),
             self.holiday(i),
+            self.day_of_period(i),
         ]
         .into_iter()
         .flatten()
@@ -137,12 +138,37 @@ impl Parser<'_> {
                 .flatten()
                 .map(|d| (j + 3, d))
         };
-        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j)).or_else(dashed)?;
+        let wd = weekday_word(self.w(end - 1))?;
+        let matches = |d: &DateV| [d.past, d.future].iter().any(|x| x.weekday().number_from_monday() == wd);
+        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j)).or_else(|| dashed().filter(|(_, d)| matches(d)))?;
         if rel.is_some() && d.ambiguous {
             let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
             return Some((k, DateV { past: this, future: this, ambiguous: false, ..d }));
         }
         Some((k, d))
+    }
+
+    /// `the 15th day of next month`, `twenty third day of september`, `the thirty-first day of the month`.
+    fn day_of_period(&self, i: usize) -> Option<(usize, DateV)> {
+        let j = self.opt(i, "the");
+        let (k, d) = self.ordinal_day(j)?;
+        if !(self.is(k, "day") && self.is(k + 1, "of")) {
+            return None;
+        }
+        let x = k + 2;
+        if let Some(m) = month_word(self.w(x)) {
+            return Some((x + 1, self.month_day_value(m, d, None)?));
+        }
+        let t = self.today;
+        let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?;
+        let (e, month) = match (self.w(x), self.w(x + 1)) {
+            ("the" | "this", "month") => (x + 2, first),
+            ("next", "month") => (x + 2, add_months(first, 1)),
+            ("last" | "previous", "month") => (x + 2, add_months(first, -1)),
+            _ => return None,
+        };
+        let day = NaiveDate::from_ymd_opt(month.year(), month.month(), d)?;
+        Some((e, DateV::exact(day)))
     }
 
     /// `this 5/12`, `next 6th of april`: a year-less day in this or next year (one value).
@@ -268,7 +294,8 @@ impl Parser<'_> {
         let wd = weekday_word(self.w(end - 1))?;
         let j = self.opt(end, "the");
         let (k, day) = self.day_number(j)?;
-        if month_word(self.w(k)).is_some() || self.any(k, &["/", ":", ".", "-"]) {
+        let joined = self.any(k, &["/", ":", ".", "-"]) && self.glued(k + 1) && self.num(k + 1).is_some();
+        if month_word(self.w(k)).is_some() || joined || self.is(k, "-") {
             return None;
         }
         if j == end && self.any(k, &["am", "pm", "a", "p", "oclock"]) {
@@ -361,6 +388,12 @@ impl Parser<'_> {
             return NaiveDate::from_ymd_opt(y, m, d).map(DateV::exact);
         }
         let ry = self.today.year();
+        if (m, d) == (2, 29) {
+            let leap = |y: i32| NaiveDate::from_ymd_opt(y, 2, 29);
+            let past = (ry - 8..=ry).rev().filter_map(leap).find(|x| *x <= self.today)?;
+            let future = (ry..=ry + 8).filter_map(leap).find(|x| *x > self.today)?;
+            return Some(DateV { timex: "XXXX-02-29".into(), past, future, ambiguous: true });
+        }
         let this = NaiveDate::from_ymd_opt(ry, m, d)?;
         let past = if this <= self.today { this } else { NaiveDate::from_ymd_opt(ry - 1, m, d)? };
         let future = if this > self.today { this } else { NaiveDate::from_ymd_opt(ry + 1, m, d)? };
@@ -411,6 +444,9 @@ impl Parser<'_> {
             return Some((k2, self.month_day_value(m, d, y)?));
         }
         // day first
+        if i > 0 && self.is(i - 1, "$") {
+            return None;
+        }
         let j0 = self.opt(i, "the");
         let (k, d) = self.day_number(j0)?;
         let ordinal = self.ordinal_day(j0).is_some();
@@ -491,8 +527,16 @@ impl Parser<'_> {
             let y = self.num(end + 1)? as i32;
             year = Some(match yd {
                 4 => y,
-                2 if y < 50 => 2000 + y,
-                2 => 1900 + y,
+                2 if y < 30 => 2000 + y,
+                2 if y >= 40 => 1900 + y,
+                2 => {
+                    // 30–39: either century (Recognizers writes `XX30`)
+                    let (m, d) = if b > 100 { (b - 100, a) } else if a > 12 { (b, a) } else { (a, b) };
+                    let past = NaiveDate::from_ymd_opt(1900 + y, m, d)?;
+                    let future = NaiveDate::from_ymd_opt(2000 + y, m, d)?;
+                    let timex = format!("XX{y:02}-{m:02}-{d:02}");
+                    return Some((end + 2, DateV { timex, past, future, ambiguous: true }));
+                }
                 _ => return None,
             });
             end += 2;
