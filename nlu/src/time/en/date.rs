@@ -341,7 +341,7 @@ impl Parser<'_> {
     }
 
     /// A day of month as an ordinal only (`4th`, `fourth`, `twenty fourth`).
-    fn ordinal_day(&self, i: usize) -> Option<(usize, u32)> {
+    pub(super) fn ordinal_day(&self, i: usize) -> Option<(usize, u32)> {
         let (j, n) = self.day_number(i)?;
         let last = self.w(j - 1);
         let ordinal = ["st", "nd", "rd", "th"].contains(&last) || ordinal_word(last).is_some();

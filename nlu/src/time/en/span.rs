@@ -167,6 +167,11 @@ impl Parser<'_> {
         if let Some((k, y)) = self.year(i).filter(|_| self.digits(i) == 4) {
             consider(Some((k, Bound { month: 1, day: 1, year: Some(y), grain: Grain::Year })));
         }
+        if let Some((k, r)) = self.period_expr(i).filter(|(_, r)| r.timex.starts_with('(') && r.spans.len() == 1) {
+            if let Some(&(s, _)) = r.spans.first().filter(|_| !r.timex.contains('X')) {
+                consider(Some((k, Bound { month: s.month(), day: 1, year: Some(s.year()), grain: Grain::Month })));
+            }
+        }
         if self.is(i, "now") || self.is(i, "date") && i > 0 && self.any(i - 1, &["to", "till"]) {
             let t = self.today;
             consider(Some((i + 1, Bound { month: t.month(), day: t.day(), year: Some(t.year()), grain: Grain::Day })));
@@ -346,6 +351,8 @@ impl Parser<'_> {
             "as" if self.is(i + 1, "early") && self.is(i + 2, "as") => (i + 3, Open::Since),
             "as" if self.is(i + 1, "late") && self.is(i + 2, "as") => (i + 3, Open::Until),
             "any" if self.is(i + 1, "time") && self.is(i + 2, "from") => (i + 3, Open::Since),
+            ">" if self.is(i + 1, "=") => (i + 2, Open::Since),
+            "<" if self.is(i + 1, "=") => (i + 2, Open::Until),
             _ => return None,
         })
     }
