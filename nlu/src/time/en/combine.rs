@@ -297,6 +297,52 @@ impl Parser<'_> {
         })
     }
 
+    /// `next hour`, `5 coming minutes`, `13 last minutes`, `last minute`, `within 2h`: a window from now.
+    fn clock_window_at(&self, i: usize) -> Option<Found> {
+        let (n, unit_at, dir) = match self.w(i) {
+            "next" | "coming" | "upcoming" => (1, i + 1, 1),
+            "last" | "past" | "previous" => (1, i + 1, -1),
+            "within" => {
+                let (j, d) = self.duration_expr(i + 1)?;
+                if !matches!(d.unit, 'H' | 'm' | 'S') || d.amount.fract() != 0.0 {
+                    return None;
+                }
+                return Some(self.window_found(j, d.amount as i64, d.unit, 1));
+            }
+            _ => {
+                let (k, n) = self.count(i)?;
+                let dir = match self.w(k) {
+                    "next" | "coming" | "upcoming" | "following" => 1,
+                    "last" | "past" | "previous" => -1,
+                    _ => return None,
+                };
+                (n as i64, k + 1, dir)
+            }
+        };
+        let unit = match self.w(unit_at) {
+            "hour" | "hours" => 'H',
+            "minute" | "minutes" => 'm',
+            _ => return None,
+        };
+        if n == 1 && self.w(unit_at).ends_with('s') || n > 1 && !self.w(unit_at).ends_with('s') {
+            return None;
+        }
+        Some(self.window_found(unit_at + 1, n, unit, dir))
+    }
+
+    fn window_found(&self, end: usize, n: i64, unit: char, dir: i64) -> Found {
+        let len = if unit == 'H' { Duration::hours(n) } else { Duration::minutes(n) };
+        let (s, e) = if dir > 0 { (self.now, self.now + len) } else { (self.now - len, self.now) };
+        let f = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        let dur = if unit == 'H' { format!("PT{n}H") } else { format!("PT{n}M") };
+        let timex = format!("({},{},{dur})", f(s), f(e));
+        let values = vec![value(&timex, "datetimerange", &[("start", ymd_hms(s)), ("end", ymd_hms(e))])];
+        let mins = (e - s).num_minutes();
+        let domain =
+            DomainTime { start: Some(s), end: Some(e), duration_minutes: Some(mins as u32), ..Default::default() };
+        Found { kind: TimeKind::DateTimeRange, end, values, domain }
+    }
+
     /// `in 3 days`, `3 days ago`, `in 5 minutes`, `2 weeks from today`, `30 minutes later`.
     fn offset_at(&self, i: usize) -> Option<Found> {
         let (j, d, sign) = if self.is(i, "in") {
@@ -363,7 +409,7 @@ impl Parser<'_> {
     }
 
     pub(super) fn datetime_range_at(&self, i: usize) -> Option<Found> {
-        if let Some(f) = self.date_pod_mod_at(i) {
+        if let Some(f) = self.date_pod_mod_at(i).or_else(|| self.clock_window_at(i)) {
             return Some(f);
         }
         let pod = self.date_pod(i).map(|(end, d, pod)| self.pod_found(end, &d, pod));

@@ -139,7 +139,8 @@ impl Parser<'_> {
                 .map(|d| (j + 3, d))
         };
         let wd = weekday_word(self.w(end - 1))?;
-        let matches = |d: &DateV| [d.past, d.future].iter().any(|x| x.weekday().number_from_monday() == wd);
+        let near = |x: &NaiveDate| (*x - self.today).num_days().abs() <= 7;
+        let matches = |d: &DateV| [d.past, d.future].iter().any(|x| x.weekday().number_from_monday() == wd && near(x));
         let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j)).or_else(|| dashed().filter(|(_, d)| matches(d)))?;
         if rel.is_some() && d.ambiguous {
             let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
@@ -157,6 +158,9 @@ impl Parser<'_> {
         }
         let x = k + 2;
         if let Some(m) = month_word(self.w(x)) {
+            if j > i {
+                return None; // Recognizers leaves "the" out here
+            }
             return Some((x + 1, self.month_day_value(m, d, None)?));
         }
         let t = self.today;
@@ -211,6 +215,9 @@ impl Parser<'_> {
         }
         let k = self.opt(j + 2, "the");
         let o = off(self.w(k)).filter(|_| self.is(k + 1, "week"))?;
+        if j > i && o < 0 {
+            return None; // "on tuesday of last week": the match starts at the weekday
+        }
         Some((k + 2, at_week(o, wd)))
     }
 

@@ -39,7 +39,7 @@ impl Parser<'_> {
             -1 => Some((k, DateV::exact(if this < t { this } else { at(t.year() - 1)? }))),
             0 => Some((k, DateV::exact(this))),
             _ => {
-                let timex = format!("XXXX-{:02}-{:02}", future.month(), future.day());
+                let timex = format!("XXXX-{:02}-{:02}", past.month(), past.day());
                 Some((k, DateV { timex, past, future, ambiguous: true }))
             }
         }

@@ -227,8 +227,10 @@ impl Parser<'_> {
                 if e <= s {
                     return None;
                 }
-                let sa = if a.year.is_none() && self.is_now_bound(b) { a.timex(None) } else { ymd(s) };
-                let sb = if b.year.is_none() && self.is_now_bound(a) { b.timex(None) } else { ymd(e) };
+                let keep_a = a.year.is_none() && a.grain == Grain::Day && self.is_now_bound(b);
+                let keep_b = b.year.is_none() && b.grain == Grain::Day && self.is_now_bound(a);
+                let sa = if keep_a { a.timex(None) } else { ymd(s) };
+                let sb = if keep_b { b.timex(None) } else { ymd(e) };
                 let timex = format!("({sa},{sb},{})", unit(s, e)?);
                 Some(RangeV { timex, spans: vec![(s, e)], modifier: None, unresolved: false })
             }
@@ -252,7 +254,7 @@ impl Parser<'_> {
 
     /// Open spans: `since August`, `before 2018`, `after 3pm`, `as late as tomorrow`, `2018 or later`.
     pub(super) fn open_at(&self, i: usize) -> Option<Found> {
-        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)) {
+        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)).or_else(|| self.time_or_later_at(i)) {
             return Some(f);
         }
         if let Some((j, open)) = self.open_prefix(i) {
@@ -334,6 +336,26 @@ impl Parser<'_> {
             values: vec![v],
             domain: DomainTime { date: Some(self.today), ..Default::default() },
         })
+    }
+
+    /// `3 pm or later`: a time and everything after it.
+    pub(super) fn time_or_later_at(&self, i: usize) -> Option<Found> {
+        let (k, t) = self.time_expr(i)?;
+        if !(self.is(k, "or") && self.is(k + 1, "later")) || self.any(k + 2, &["on", "than"]) {
+            return None;
+        }
+        let values = t
+            .candidates()
+            .iter()
+            .map(|c| {
+                let mut v = value(&c.timex(), "timerange", &[("start", hms(c.naive()))]);
+                v.insert("Mod".into(), "since".into());
+                v.insert("sourceEntity".into(), "datetimepoint".into());
+                v
+            })
+            .collect();
+        let start = self.next_occurrence(t.booking());
+        Some(Found { kind: TimeKind::TimeRange, end: k + 2, values, domain: DomainTime { start: Some(start), ..Default::default() } })
     }
 
     fn open_prefix(&self, i: usize) -> Option<(usize, Open)> {
