@@ -316,7 +316,12 @@ impl Parser<'_> {
             v.insert("Mod".into(), m.into());
         }
         let start = self.next_occurrence(hm(s));
-        Some(Found { kind: TimeKind::TimeRange, end: j + 1, values: vec![v], domain: DomainTime { start: Some(start), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::TimeRange,
+            end: j + 1,
+            values: vec![v],
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
     }
 
     /// `from 9 for 2.5 hrs`, `for 3 hours from 10 am`: a start and a length.

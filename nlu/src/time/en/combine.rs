@@ -402,10 +402,19 @@ impl Parser<'_> {
         let (s, e) = pod.bounds();
         let (s, e) = if part == "start" { (s, s + Duration::hours(2)) } else { (e - Duration::hours(2), e) };
         let timex = format!("{}T{}", d.timex, pod.code());
-        let mut v = value(&timex, "datetimerange", &[("start", ymd_hms(d.future.and_time(s))), ("end", ymd_hms(d.future.and_time(e)))]);
+        let mut v = value(
+            &timex,
+            "datetimerange",
+            &[("start", ymd_hms(d.future.and_time(s))), ("end", ymd_hms(d.future.and_time(e)))],
+        );
         v.insert("Mod".into(), part.into());
         let start = Some(d.future.and_time(s));
-        Some(Found { kind: TimeKind::DateTimeRange, end, values: vec![v], domain: DomainTime { start, ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::DateTimeRange,
+            end,
+            values: vec![v],
+            domain: DomainTime { start, ..Default::default() },
+        })
     }
 
     pub(super) fn datetime_range_at(&self, i: usize) -> Option<Found> {
@@ -633,7 +642,8 @@ impl Parser<'_> {
             }
             return None;
         }
-        let j = if self.is(i + 1, "other") && super::lex::weekday_word(self.w(i + 2)).is_some() { i + 2 } else { i + 1 };
+        let j =
+            if self.is(i + 1, "other") && super::lex::weekday_word(self.w(i + 2)).is_some() { i + 2 } else { i + 1 };
         let w = self.w(j);
         if w == "quarter" {
             return Some((j + 1, "P3M".into()));

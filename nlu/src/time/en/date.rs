@@ -141,7 +141,8 @@ impl Parser<'_> {
         let wd = weekday_word(self.w(end - 1))?;
         let near = |x: &NaiveDate| (*x - self.today).num_days().abs() <= 7;
         let matches = |d: &DateV| [d.past, d.future].iter().any(|x| x.weekday().number_from_monday() == wd && near(x));
-        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j)).or_else(|| dashed().filter(|(_, d)| matches(d)))?;
+        let (k, d) =
+            self.month_day(j).or_else(|| self.numeric_date(j)).or_else(|| dashed().filter(|(_, d)| matches(d)))?;
         if rel.is_some() && d.ambiguous {
             let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
             return Some((k, DateV { past: this, future: this, ambiguous: false, ..d }));
@@ -310,9 +311,19 @@ impl Parser<'_> {
         }
         let _ = i;
         let here = NaiveDate::from_ymd_opt(self.today.year(), self.today.month(), day);
+        let is_wd = |x: &NaiveDate| x.weekday().number_from_monday() == wd;
         match here {
-            Some(x) if x.weekday().number_from_monday() == wd => Some((k, DateV::exact(x))),
-            _ => Some((k, d.clone())),
+            Some(x) if is_wd(&x) && (j > end || x == self.today) => Some((k, DateV::exact(x))),
+            _ if j > end => Some((k, d.clone())),
+            _ => {
+                // "mon 13th": the nearest months whose 13th is a Monday, either side of today
+                let first = NaiveDate::from_ymd_opt(self.today.year(), self.today.month(), 1)?;
+                let at =
+                    |n: i32| NaiveDate::from_ymd_opt(add_months(first, n).year(), add_months(first, n).month(), day);
+                let past = (0..=72).filter_map(|n| at(-n)).find(|x| is_wd(x) && *x < self.today)?;
+                let future = (0..=72).filter_map(at).find(|x| is_wd(x) && *x > self.today)?;
+                Some((k, DateV { timex: d.timex.clone(), past, future, ambiguous: true }))
+            }
         }
     }
 
@@ -489,7 +500,10 @@ impl Parser<'_> {
 
     /// `11/07/2016`, `5/3/18`, `22/04`, `2015-3-1`, `23.04.2022`, `20161016`, `2016 10 16`.
     fn numeric_date(&self, i: usize) -> Option<(usize, DateV)> {
-        if i > 0 && (self.glued(i) && self.any(i - 1, &["/", "-", ".", ":"]) || self.is(i - 1, "$")) {
+        let after_word_dash =
+            i > 0 && self.is(i - 1, "-") && (i < 2 || !self.glued(i - 1) || self.num(i - 2).is_none());
+        if i > 0 && (self.glued(i) && self.any(i - 1, &["/", "-", ".", ":"]) && !after_word_dash || self.is(i - 1, "$"))
+        {
             return None;
         }
         self.numeric_date_after_dash(i)
@@ -538,7 +552,13 @@ impl Parser<'_> {
                 2 if y >= 40 => 1900 + y,
                 2 => {
                     // 30–39: either century (Recognizers writes `XX30`)
-                    let (m, d) = if b > 100 { (b - 100, a) } else if a > 12 { (b, a) } else { (a, b) };
+                    let (m, d) = if b > 100 {
+                        (b - 100, a)
+                    } else if a > 12 {
+                        (b, a)
+                    } else {
+                        (a, b)
+                    };
                     let past = NaiveDate::from_ymd_opt(1900 + y, m, d)?;
                     let future = NaiveDate::from_ymd_opt(2000 + y, m, d)?;
                     let timex = format!("XX{y:02}-{m:02}-{d:02}");
@@ -621,7 +641,10 @@ impl Parser<'_> {
 
     /// `may`, `this september`, `april 2017`, `2017 april`, `dec-2018`, `june of 1992`.
     pub(super) fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let dashed = self.is(i + 1, "-") && self.glued(i + 1) && self.glued(i + 2) && !(self.is(i + 3, "-") && self.glued(i + 3));
+        let dashed = self.is(i + 1, "-")
+            && self.glued(i + 1)
+            && self.glued(i + 2)
+            && !(self.is(i + 3, "-") && self.glued(i + 3));
         if let (true, Some(a), Some(b)) = (dashed, self.num(i), self.num(i + 2)) {
             let ym = match (self.digits(i), self.digits(i + 2)) {
                 (4, 1 | 2) if (1..=12).contains(&b) => Some((a as i32, b)),

@@ -304,7 +304,9 @@ impl Parser<'_> {
             return None;
         }
         let r = match (prefix, year) {
-            ("", Some(y)) => RangeV::one(format!("{y}"), NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 1, 1, 1)?),
+            ("", Some(y)) => {
+                RangeV::one(format!("{y}"), NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 1, 1, 1)?)
+            }
             (p, y) => RangeV {
                 timex: format!("{p}{}", y.map_or("XXXX".to_string(), |y| y.to_string())),
                 spans: Vec::new(),

@@ -254,7 +254,8 @@ impl Parser<'_> {
 
     /// Open spans: `since August`, `before 2018`, `after 3pm`, `as late as tomorrow`, `2018 or later`.
     pub(super) fn open_at(&self, i: usize) -> Option<Found> {
-        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)).or_else(|| self.time_or_later_at(i)) {
+        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)).or_else(|| self.time_or_later_at(i))
+        {
             return Some(f);
         }
         if let Some((j, open)) = self.open_prefix(i) {
@@ -355,7 +356,12 @@ impl Parser<'_> {
             })
             .collect();
         let start = self.next_occurrence(t.booking());
-        Some(Found { kind: TimeKind::TimeRange, end: k + 2, values, domain: DomainTime { start: Some(start), ..Default::default() } })
+        Some(Found {
+            kind: TimeKind::TimeRange,
+            end: k + 2,
+            values,
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
     }
 
     fn open_prefix(&self, i: usize) -> Option<(usize, Open)> {
