@@ -60,6 +60,18 @@ impl Parser<'_> {
 
     /// A clock time with its suffixes (`am`, `o'clock`, `in the evening`).
     pub(super) fn time_expr(&self, i: usize) -> Option<(usize, TimeV)> {
+        // "early morning at 8:00", "late evening at 10:00", "8:00 early morning"
+        if self.any(i, &["early", "late"]) {
+            let pod = pod_word(self.w(i + 1))?;
+            let k = self.opt(i + 2, "at");
+            let (e, t) = self.clock(k)?;
+            return Some((e, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
+        }
+        if let Some((j, t)) = self.clock(i).filter(|(j, _)| self.any(*j, &["early", "late"])) {
+            if let Some(pod) = pod_word(self.w(j + 1)) {
+                return Some((j + 2, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
+            }
+        }
         if let Some((TRange::Part(pod), j)) = self.pod_expr(i).map(|(j, r)| (r, j)) {
             if self.pod_expr(i).is_some() && self.w(i) == "in" {
                 let k = self.opt(j, "at");

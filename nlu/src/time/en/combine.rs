@@ -286,6 +286,8 @@ impl Parser<'_> {
             "right" if self.is(i + 1, "now") => i + 2,
             "at" if self.is(i + 1, "the") && self.any(i + 2, &["moment", "minute"]) => i + 3,
             "at" if self.is(i + 1, "present") => i + 2,
+            "at" if self.is(i + 1, "the") && self.is(i + 2, "present") && self.is(i + 3, "time") => i + 4,
+            "at" if self.is(i + 1, "this") && self.is(i + 2, "time") => i + 3,
             _ => return None,
         };
         let values = vec![value("PRESENT_REF", "datetime", &[("value", ymd_hms(self.now))])];

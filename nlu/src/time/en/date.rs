@@ -302,6 +302,12 @@ impl Parser<'_> {
         let wd = weekday_word(self.w(end - 1))?;
         let j = self.opt(end, "the");
         let (k, day) = self.day_number(j)?;
+        if j == end && self.digits(j) == 0 && self.ordinal_day(j).is_none() {
+            return None; // "monday two weeks from now"
+        }
+        if self.any(k, &["days", "weeks", "months", "years", "day", "week", "month", "year"]) {
+            return None;
+        }
         let joined = self.any(k, &["/", ":", ".", "-"]) && self.glued(k + 1) && self.num(k + 1).is_some();
         if month_word(self.w(k)).is_some() || joined || self.is(k, "-") {
             return None;
@@ -781,7 +787,7 @@ impl Parser<'_> {
     /// A count: digits, number words, `a`, `an`, `couple`, `a couple of`, `few`.
     pub(super) fn count(&self, i: usize) -> Option<(usize, u32)> {
         if let Some(n) = self.num(i) {
-            return (self.digits(i) <= 4).then_some((i + 1, n));
+            return (self.digits(i) <= 3).then_some((i + 1, n));
         }
         match self.w(i) {
             "a" | "an" if self.is(i + 1, "couple") => Some((self.opt(i + 2, "of"), 2)),

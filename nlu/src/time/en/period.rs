@@ -28,6 +28,8 @@ impl Parser<'_> {
             self.week_of_day_range(i),
             self.century_range(i),
             self.year_to_date_range(i),
+            self.month_of_year_range(i),
+            self.decade_range(i),
         ]
         .into_iter()
         .flatten()
@@ -159,7 +161,9 @@ impl Parser<'_> {
             let s = iso_week_monday(y, wk)?;
             return Some((e, RangeV::one(format!("{y:04}-W{wk:02}"), s, s + Duration::days(7))));
         }
-        let (e, r) = self.month_range(x)?;
+        let (e, r) = self
+            .month_range(x)
+            .or_else(|| self.range_expr(x).filter(|(_, r)| r.timex.len() == 7 && !r.timex.starts_with('(')))?;
         let spans: Vec<(NaiveDate, NaiveDate)> = r
             .spans
             .iter()
@@ -361,6 +365,45 @@ impl Parser<'_> {
         let y = (n as i32 - 1) * 100;
         let (s, e) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 100, 1, 1)?);
         Some((k + 1, RangeV::one(format!("({},{},P100Y)", ymd(s), ymd(e)), s, e)))
+    }
+
+    /// `the third month of 2021`, `the 9th month of next year`.
+    fn month_of_year_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let j = self.opt(i, "the");
+        let (k, n) = self.ordinal_day(j).filter(|(_, n)| (1..=12).contains(n))?;
+        if !(self.is(k, "month") && self.is(k + 1, "of")) {
+            return None;
+        }
+        let (e, r) = self.range_expr(k + 2).filter(|(_, r)| r.timex.len() == 4)?;
+        let y = r.spans.first()?.0.year();
+        let s = NaiveDate::from_ymd_opt(y, n, 1)?;
+        Some((e, RangeV::one(format!("{y}-{n:02}"), s, add_months(s, 1))))
+    }
+
+    /// `the next decade`, `the next two decades`, `last decade`.
+    fn decade_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let j = self.opt(i, "the");
+        let dir = match self.w(j) {
+            "next" | "coming" | "following" => 1,
+            "last" | "previous" | "past" => -1,
+            "this" | "current" => 0,
+            _ => return None,
+        };
+        let (k, n) = match self.count(j + 1) {
+            Some((k, n)) if self.is(k, "decades") => (k, n as i32),
+            _ => (j + 1, 1),
+        };
+        if !self.any(k, &["decade", "decades"]) {
+            return None;
+        }
+        let this = self.today.year() / 10 * 10;
+        let (s, e) = match dir {
+            1 => (this + 10, this + 10 + 10 * n),
+            -1 => (this - 10 * n, this),
+            _ => (this, this + 10),
+        };
+        let (sd, ed) = (NaiveDate::from_ymd_opt(s, 1, 1)?, NaiveDate::from_ymd_opt(e, 1, 1)?);
+        Some((k + 1, RangeV::one(format!("({},{},P{}Y)", ymd(sd), ymd(ed), e - s), sd, ed)))
     }
 
     /// `year to date`: this year up to today.

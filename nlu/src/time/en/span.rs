@@ -123,7 +123,10 @@ impl Parser<'_> {
         }
         let j = self.opt(i, "the");
         let (k, d) = self.day_number(j)?;
-        if self.any(k, &[":", "am", "pm"]) || self.is(k, "/") {
+        if self.digits(j) == 0 && self.ordinal_day(j).is_none() {
+            return None;
+        }
+        if self.any(k, &[":", "am", "pm", "o", "oclock"]) || self.is(k, "/") {
             return None;
         }
         let (k, year) = match self.year_suffix(k) {
