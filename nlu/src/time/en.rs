@@ -6,6 +6,8 @@
 //! it. Each match carries the Recognizers-Text values and the booking
 //! resolution ([`super::DomainTime`]).
 
+use std::cell::RefCell;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 
@@ -25,7 +27,13 @@ use lex::{Tok, TokKind};
 /// Finds the English date-time expressions of `text` (see [`super::parse`]).
 pub fn parse(text: &str, reference: NaiveDateTime) -> Vec<TimeEntity> {
     let toks = lex::tokenize(text);
-    let p = Parser { toks: &toks, now: reference, today: reference.date() };
+    let p = Parser {
+        toks: &toks,
+        now: reference,
+        today: reference.date(),
+        dates: RefCell::new(vec![None; toks.len()]),
+        ranges: RefCell::new(vec![None; toks.len()]),
+    };
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
@@ -54,6 +62,10 @@ pub(crate) struct Parser<'a> {
     toks: &'a [Tok],
     now: NaiveDateTime,
     today: NaiveDate,
+    /// `date_expr` results by token (the matchers ask for the same day many times).
+    dates: RefCell<Vec<Option<Option<(usize, value::DateV)>>>>,
+    /// `range_expr` results by token.
+    ranges: RefCell<Vec<Option<Option<(usize, date::RangeV)>>>>,
 }
 
 impl Parser<'_> {

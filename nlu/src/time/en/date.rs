@@ -87,6 +87,17 @@ impl Parser<'_> {
 
     /// A day: relative words, weekdays, month-day forms, numeric forms.
     pub(super) fn date_expr(&self, i: usize) -> Option<(usize, DateV)> {
+        if let Some(Some(known)) = self.dates.borrow().get(i) {
+            return known.clone();
+        }
+        let found = self.date_expr_uncached(i);
+        if let Some(slot) = self.dates.borrow_mut().get_mut(i) {
+            *slot = Some(found.clone());
+        }
+        found
+    }
+
+    fn date_expr_uncached(&self, i: usize) -> Option<(usize, DateV)> {
         let mut best: Option<(usize, DateV)> = None;
         for c in [
             self.relative_day(i),
@@ -625,6 +636,17 @@ impl Parser<'_> {
 
     /// A span of days.
     pub(super) fn range_expr(&self, i: usize) -> Option<(usize, RangeV)> {
+        if let Some(Some(known)) = self.ranges.borrow().get(i) {
+            return known.clone();
+        }
+        let found = self.range_expr_uncached(i);
+        if let Some(slot) = self.ranges.borrow_mut().get_mut(i) {
+            *slot = Some(found.clone());
+        }
+        found
+    }
+
+    fn range_expr_uncached(&self, i: usize) -> Option<(usize, RangeV)> {
         let mut best: Option<(usize, RangeV)> = None;
         for c in [
             self.month_range(i),
