@@ -16,9 +16,13 @@ use super::{DomainTime, TimeEntity, TimeKind};
 mod clock;
 mod combine;
 mod date;
+mod duration;
 mod holiday;
 mod lex;
+mod number;
 mod period;
+mod range;
+mod set;
 mod span;
 mod value;
 
@@ -57,15 +61,18 @@ pub(crate) struct Found {
     domain: DomainTime,
 }
 
+/// Per-token results of a matcher: not tried yet (`None`), or its match (`Some(None)` when none).
+type Memo<T> = RefCell<Vec<Option<Option<(usize, T)>>>>;
+
 /// The tokens of one sentence and its reference time.
 pub(crate) struct Parser<'a> {
     toks: &'a [Tok],
     now: NaiveDateTime,
     today: NaiveDate,
     /// `date_expr` results by token (the matchers ask for the same day many times).
-    dates: RefCell<Vec<Option<Option<(usize, value::DateV)>>>>,
+    dates: Memo<value::DateV>,
     /// `range_expr` results by token.
-    ranges: RefCell<Vec<Option<Option<(usize, date::RangeV)>>>>,
+    ranges: Memo<range::RangeV>,
 }
 
 impl Parser<'_> {

@@ -1,173 +1,17 @@
 //! Expressions built from pieces: a day with a time (`tomorrow at 3pm`), a day
-//! with a span (`next Monday 1-3 pm`, `tomorrow night`), lengths of time
-//! (`two hours`), offsets (`in 3 days`, `3 days ago`) and recurring times
-//! (`every Saturday morning`, `daily`).
+//! with a span (`next Monday 1-3 pm`, `tomorrow night`, `today before 4pm`),
+//! `now`, offsets (`in 3 days`, `3 days ago`) and windows (`next hour`).
 
 use chrono::{Duration, NaiveDateTime};
 
 use super::clock::{clock_pairs, pod_word, span_minutes, TRange};
 use super::date::date_found;
-use super::lex::weekday_plural;
-use super::value::{add_months, minutes_timex, value, ymd_hms, DateV, Pod, TimeV};
+use super::duration::Dur;
+use super::value::{minutes_timex, value, ymd_hms, DateV, Pod, TimeV};
 use super::{Found, Parser};
 use crate::time::{DomainTime, TimeKind};
 
-/// A length of time: amount and unit letter (`Y`, `M`, `W`, `D`, `H`, `m` for minutes, `S`).
-#[derive(Debug, Clone, Copy)]
-struct Dur {
-    amount: f64,
-    unit: char,
-}
-
-impl Dur {
-    fn seconds(&self) -> f64 {
-        let unit = match self.unit {
-            'Y' => 365.0 * 86400.0,
-            'M' => 30.0 * 86400.0,
-            'W' => 7.0 * 86400.0,
-            'D' => 86400.0,
-            'E' => 2.0 * 86400.0,
-            'H' => 3600.0,
-            'm' => 60.0,
-            _ => 1.0,
-        };
-        self.amount * unit
-    }
-
-    fn timex(&self) -> String {
-        let n = fmt_num(self.amount);
-        match self.unit {
-            'H' => format!("PT{n}H"),
-            'm' => format!("PT{n}M"),
-            'S' => format!("PT{n}S"),
-            'E' => format!("P{n}WE"),
-            u => format!("P{n}{u}"),
-        }
-    }
-
-    /// Adds the length to a date-time (months and years by calendar).
-    fn add_to(&self, t: NaiveDateTime, sign: i64) -> NaiveDateTime {
-        let whole = self.amount as i64 * sign;
-        match self.unit {
-            'Y' if self.amount.fract() == 0.0 => add_months(t.date(), 12 * whole as i32).and_time(t.time()),
-            'M' if self.amount.fract() == 0.0 => add_months(t.date(), whole as i32).and_time(t.time()),
-            _ => t + Duration::milliseconds((self.seconds() * 1000.0) as i64 * sign),
-        }
-    }
-}
-
-fn fmt_num(x: f64) -> String {
-    if x.fract() == 0.0 {
-        format!("{}", x as i64)
-    } else {
-        let s = format!("{x:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
 impl Parser<'_> {
-    /// A length of time: `two hours`, `3h`, `30 minutes`, `a week`, `half an hour`.
-    pub(super) fn duration_at(&self, i: usize) -> Option<Found> {
-        let modifier = match self.w(i) {
-            "more" | "over" if self.is(i + 1, "than") => Some("more"),
-            "less" | "fewer" if self.is(i + 1, "than") => Some("less"),
-            _ => None,
-        };
-        let from = if modifier.is_some() { i + 2 } else { i };
-        let (end, d) = self.duration_expr(from)?;
-        let (end, d) = match (self.is(end, "and"), self.duration_expr(end + 1)) {
-            (true, Some((e2, d2))) if d.unit == 'H' && d2.unit == 'm' => {
-                (e2, Dur { amount: d.amount * 60.0 + d2.amount, unit: 'm' })
-            }
-            _ => (end, d),
-        };
-        let timex = if d.unit == 'm' && d.amount >= 60.0 && d.amount.fract() == 0.0 {
-            minutes_timex(d.amount as i64)
-        } else {
-            d.timex()
-        };
-        let mut v = value(&timex, "duration", &[("value", fmt_num(d.seconds()))]);
-        if let Some(m) = modifier {
-            v.insert("Mod".into(), m.into());
-        }
-        let values = vec![v];
-        let mins = (d.seconds() / 60.0).round() as u32;
-        Some(Found {
-            kind: TimeKind::Duration,
-            end,
-            values,
-            domain: DomainTime { duration_minutes: Some(mins), ..Default::default() },
-        })
-    }
-
-    fn duration_expr(&self, i: usize) -> Option<(usize, Dur)> {
-        if self.is(i, "half") && self.any(i + 1, &["an", "a"]) && self.any(i + 2, &["hour", "hr"]) {
-            return Some((i + 3, Dur { amount: 0.5, unit: 'H' }));
-        }
-        if self.is(i, "another") && self.is(i + 1, "day") {
-            return Some((i + 2, Dur { amount: 1.0, unit: 'D' }));
-        }
-        if self.is(i, "½") && self.any(i + 1, &["hour", "hr"]) {
-            return Some((i + 2, Dur { amount: 0.5, unit: 'H' }));
-        }
-        if self.is(i, "all") && self.any(i + 1, &["day", "week", "month", "year"]) {
-            let unit = self.w(i + 1).chars().next().map_or('D', |c| c.to_ascii_uppercase());
-            return Some((i + 2, Dur { amount: 1.0, unit }));
-        }
-        let (j, amount) = self.amount(i)?;
-        let unit = self.w(j);
-        let glued = self.glued(j) && self.digits(j - 1) > 0;
-        let u = match unit {
-            "year" | "years" | "yr" | "yrs" => 'Y',
-            "month" | "months" => 'M',
-            "week" | "weeks" => 'W',
-            "day" | "days" | "night" | "nights" => 'D',
-            "weekend" | "weekends" => 'E',
-            "hour" | "hours" | "hr" | "hrs" => 'H',
-            "minute" | "minutes" | "min" | "mins" => 'm',
-            "second" | "seconds" | "sec" | "secs" => 'S',
-            "h" if glued => 'H',
-            "d" if glued => 'D',
-            "y" if glued => 'Y',
-            "w" if glued => 'W',
-            "m" if glued => 'm',
-            "s" if glued => 'S',
-            _ => return None,
-        };
-        if u == 'S' && unit == "second" && self.is(i, "a") {
-            return None;
-        }
-        let mut end = j + 1;
-        let mut amount = amount;
-        if self.is(end, "and") {
-            let k = self.opt(end + 1, "a");
-            match self.w(k) {
-                "half" => (amount, end) = (amount + 0.5, k + 1),
-                "quarter" => (amount, end) = (amount + 0.25, k + 1),
-                _ => {}
-            }
-        }
-        Some((end, Dur { amount, unit: u }))
-    }
-
-    /// An amount: digits with decimals, number words, `a`, `an`, `few`, `one and a half`.
-    fn amount(&self, i: usize) -> Option<(usize, f64)> {
-        if self.num(i).is_some() && self.is(i + 1, ".") && self.glued(i + 1) && self.glued(i + 2) {
-            let s = format!("{}.{}", self.w(i), self.w(i + 2));
-            return Some((i + 3, s.parse().ok()?));
-        }
-        let (j, n) = self.count(i)?;
-        if self.is(j, "and") {
-            let k = self.opt(j + 1, "a");
-            match self.w(k) {
-                "half" => return Some((k + 1, n as f64 + 0.5)),
-                "quarter" => return Some((k + 1, n as f64 + 0.25)),
-                _ => {}
-            }
-        }
-        Some((j, n as f64))
-    }
-
     /// A day with a time of day (`tomorrow at 3pm`, `8am this morning`, `now`, `in 5 minutes`).
     pub(super) fn datetime_at(&self, i: usize) -> Option<Found> {
         if let Some(f) = self.now_at(i) {
@@ -222,7 +66,7 @@ impl Parser<'_> {
     }
 
     /// `2.30` after `at`.
-    fn dotted_after_at(&self, i: usize, at: bool) -> Option<(usize, TimeV)> {
+    pub(super) fn dotted_after_at(&self, i: usize, at: bool) -> Option<(usize, TimeV)> {
         if !at || !self.is(i + 1, ".") || self.digits(i + 2) != 2 || !self.glued(i + 1) || !self.glued(i + 2) {
             return None;
         }
@@ -568,129 +412,6 @@ impl Parser<'_> {
         }
         let (e, d) = self.date_expr(k)?;
         Some((e, d, r))
-    }
-
-    /// Recurring times: `every Saturday morning`, `daily`, `weekly`, `each monday at 4pm`, `mondays`.
-    pub(super) fn set_at(&self, i: usize) -> Option<Found> {
-        let (end, timex) = self.set_expr(i)?;
-        let values = vec![value(&timex, "set", &[("value", "not resolved".into())])];
-        Some(Found {
-            kind: TimeKind::Set,
-            end,
-            values,
-            domain: DomainTime { recurring: Some(timex), ..Default::default() },
-        })
-    }
-
-    fn set_expr(&self, i: usize) -> Option<(usize, String)> {
-        if self.any(i, &["once", "one"]) && self.is(i + 1, "a") {
-            let t = match self.w(i + 2) {
-                "day" => "P1D",
-                "week" => "P1W",
-                "month" => "P1M",
-                "year" => "P1Y",
-                _ => return None,
-            };
-            return Some((i + 3, t.to_string()));
-        }
-        if self.is(i, "semi") && self.is(i + 1, "-") && self.any(i + 2, &["annually", "annual"]) {
-            return Some((i + 3, "P0.5Y".into()));
-        }
-        if self.is(i, "bi") && self.is(i + 1, "-") && self.is(i + 2, "monthly") {
-            return Some((i + 3, "P2M".into()));
-        }
-        let simple = match self.w(i) {
-            "semiannual" | "semiannually" => Some("P0.5Y"),
-            "daily" | "everyday" => Some("P1D"),
-            "weekly" => Some("P1W"),
-            "monthly" => Some("P1M"),
-            "annually" | "yearly" | "annual" => Some("P1Y"),
-            "quarterly" => Some("P3M"),
-            "biweekly" => Some("P2W"),
-            _ => None,
-        };
-        if let Some(t) = simple {
-            if let Some((j, time)) = self.time_expr(i + 1) {
-                return Some((j, time.timex()));
-            }
-            return Some((i + 1, t.to_string()));
-        }
-        if let Some(wd) = weekday_plural(self.w(i)) {
-            return Some(self.set_weekday_suffix(i + 1, format!("XXXX-WXX-{wd}")));
-        }
-        if let Some(wd) = super::lex::weekday_word(self.w(i)) {
-            let p = pod_word(self.w(i + 1)).filter(|_| self.w(i + 1).ends_with('s'))?;
-            return Some((i + 2, format!("XXXX-WXX-{wd}T{}", p.code())));
-        }
-        if self.w(i).ends_with('s') && i > 0 && !self.is(i - 1, "the") {
-            if let Some(p) = pod_word(self.w(i)) {
-                return Some((i + 1, format!("T{}", p.code())));
-            }
-            if self.is(i, "weekends") {
-                return Some((i + 1, "P1WE".into()));
-            }
-        }
-        if let Some((k, d)) = self.day_number(i).filter(|_| self.is(i + 2, "of") || self.is(i + 1, "of")) {
-            if self.is(k, "of") && self.any(k + 1, &["every", "each"]) && self.is(k + 2, "month") {
-                return Some((k + 3, format!("XXXX-XX-{d:02}")));
-            }
-        }
-        if !self.any(i, &["every", "each"]) {
-            // "3pm each day", "6am everyday"
-            let (j, t) = self.time_expr(i)?;
-            if self.is(j, "everyday") || (self.any(j, &["every", "each"]) && self.is(j + 1, "day")) {
-                let e = if self.is(j, "everyday") { j + 1 } else { j + 2 };
-                return Some((e, t.timex()));
-            }
-            return None;
-        }
-        let j =
-            if self.is(i + 1, "other") && super::lex::weekday_word(self.w(i + 2)).is_some() { i + 2 } else { i + 1 };
-        let w = self.w(j);
-        if w == "quarter" {
-            return Some((j + 1, "P3M".into()));
-        }
-        if let Some(wd) = super::lex::weekday_word(w) {
-            return Some(self.set_weekday_suffix(j + 1, format!("XXXX-WXX-{wd}")));
-        }
-        if let Some(p) = pod_word(w) {
-            if let Some((k, t)) = self.at_time(j + 1) {
-                return Some((k, t.timex()));
-            }
-            return Some((j + 1, format!("T{}", p.code())));
-        }
-        let (k, n) = if self.is(j, "other") { (j + 1, 2) } else { self.count(j).unwrap_or((j, 1)) };
-        let unit = match self.w(k) {
-            "day" | "days" => "D",
-            "week" | "weeks" => "W",
-            "month" | "months" => "M",
-            "year" | "years" => "Y",
-            "weekend" | "weekends" => "WE",
-            "weekday" => "WD",
-            _ => return None,
-        };
-        if unit == "D" {
-            if let Some((e, t)) = self.at_time(k + 1) {
-                return Some((e, t.timex()));
-            }
-        }
-        Some((k + 1, format!("P{n}{unit}")))
-    }
-
-    /// `at 4pm` / `4pm` after a recurring day.
-    fn at_time(&self, i: usize) -> Option<(usize, TimeV)> {
-        let k = self.opt(i, "at");
-        self.time_expr(k).or_else(|| self.dotted_after_at(k, k > i))
-    }
-
-    fn set_weekday_suffix(&self, i: usize, day: String) -> (usize, String) {
-        if let Some((k, t)) = self.at_time(i) {
-            return (k, format!("{day}{}", t.timex()));
-        }
-        if let Some(p) = pod_word(self.w(i)) {
-            return (i + 1, format!("{day}T{}", p.code()));
-        }
-        (i, day)
     }
 }
 

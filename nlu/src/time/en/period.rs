@@ -5,8 +5,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::date::RangeV;
 use super::lex::{month_word, ordinal_word};
+use super::range::RangeV;
 use super::value::{add_months, monday_of, ymd};
 use super::Parser;
 

@@ -4,8 +4,8 @@
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
-use super::date::RangeV;
 use super::lex::month_word;
+use super::range::RangeV;
 use super::value::{hms, value, ymd};
 use super::{Found, Parser};
 use crate::time::{DomainTime, TimeKind};
