@@ -131,7 +131,8 @@ impl Parser<'_> {
         ];
         let mut best: Option<Found> = None;
         for f in candidates.into_iter().flatten() {
-            if self.glued_to_neighbours(i, f.end) {
+            // a matcher that looked past the last token must not produce a span
+            if f.end > self.toks.len() || self.glued_to_neighbours(i, f.end) {
                 continue;
             }
             if best.as_ref().is_none_or(|b| f.end > b.end) {

@@ -153,7 +153,7 @@ impl Parser<'_> {
                 if !matches!(d.unit, 'H' | 'm' | 'S') || d.amount.fract() != 0.0 {
                     return None;
                 }
-                return Some(self.window_found(j, d.amount as i64, d.unit, 1));
+                return self.window_found(j, d.amount as i64, d.unit, 1);
             }
             _ => {
                 let (k, n) = self.count(i)?;
@@ -173,12 +173,16 @@ impl Parser<'_> {
         if n == 1 && self.w(unit_at).ends_with('s') || n > 1 && !self.w(unit_at).ends_with('s') {
             return None;
         }
-        Some(self.window_found(unit_at + 1, n, unit, dir))
+        self.window_found(unit_at + 1, n, unit, dir)
     }
 
-    fn window_found(&self, end: usize, n: i64, unit: char, dir: i64) -> Found {
-        let len = if unit == 'H' { Duration::hours(n) } else { Duration::minutes(n) };
-        let (s, e) = if dir > 0 { (self.now, self.now + len) } else { (self.now - len, self.now) };
+    fn window_found(&self, end: usize, n: i64, unit: char, dir: i64) -> Option<Found> {
+        let len = if unit == 'H' { Duration::try_hours(n) } else { Duration::try_minutes(n) }?;
+        let (s, e) = if dir > 0 {
+            (self.now, self.now.checked_add_signed(len)?)
+        } else {
+            (self.now.checked_sub_signed(len)?, self.now)
+        };
         let f = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
         let dur = if unit == 'H' { format!("PT{n}H") } else { format!("PT{n}M") };
         let timex = format!("({},{},{dur})", f(s), f(e));
@@ -186,7 +190,7 @@ impl Parser<'_> {
         let mins = (e - s).num_minutes();
         let domain =
             DomainTime { start: Some(s), end: Some(e), duration_minutes: Some(mins as u32), ..Default::default() };
-        Found { kind: TimeKind::DateTimeRange, end, values, domain }
+        Some(Found { kind: TimeKind::DateTimeRange, end, values, domain })
     }
 
     /// `in 3 days`, `3 days ago`, `in 5 minutes`, `2 weeks from today`, `30 minutes later`.
@@ -205,38 +209,42 @@ impl Parser<'_> {
                 "from" if self.any(j + 1, &["now", "today"]) => (j + 2, d, 1),
                 "from" if self.any(j + 1, &["tomorrow", "tmrw"]) => {
                     let base = self.now + Duration::days(1);
-                    return Some(self.offset_found(j + 2, d, base, 1));
+                    return self.offset_found(j + 2, d, base, 1);
                 }
                 "from" | "after" | "before" if !self.any(j + 1, &["today", "now", "yesterday"]) => {
                     let (e, base) = self.date_expr(j + 1)?;
                     let sign = if self.is(j, "before") { -1 } else { 1 };
-                    let t = d.add_to(base.future.and_time(chrono::NaiveTime::MIN), sign);
+                    let t = d.add_to(base.future.and_time(chrono::NaiveTime::MIN), sign)?;
                     return Some(date_found(&DateV::exact(t.date()), e, self.today));
                 }
                 "after" if self.is(j + 1, "today") => (j + 2, d, 1),
                 "before" if self.is(j + 1, "today") => (j + 2, d, -1),
                 "before" if self.is(j + 1, "yesterday") => {
                     let base = self.now - Duration::days(1);
-                    return Some(self.offset_found(j + 2, d, base, -1));
+                    return self.offset_found(j + 2, d, base, -1);
                 }
                 _ => return None,
             }
         };
-        Some(self.offset_found(j, d, self.now, sign))
+        self.offset_found(j, d, self.now, sign)
     }
 
-    fn offset_found(&self, end: usize, d: Dur, base: NaiveDateTime, sign: i64) -> Found {
-        let t = d.add_to(base, sign);
+    fn offset_found(&self, end: usize, d: Dur, base: NaiveDateTime, sign: i64) -> Option<Found> {
+        let t = d.add_to(base, sign)?;
         if matches!(d.unit, 'H' | 'm' | 'S') {
             let timex = t.format("%Y-%m-%dT%H:%M:%S").to_string();
             let values = vec![value(&timex, "datetime", &[("value", ymd_hms(t))])];
-            Found { kind: TimeKind::DateTime, end, values, domain: DomainTime { start: Some(t), ..Default::default() } }
+            Some(Found {
+                kind: TimeKind::DateTime,
+                end,
+                values,
+                domain: DomainTime { start: Some(t), ..Default::default() },
+            })
         } else {
-            date_found(&DateV::exact(t.date()), end, self.today)
+            Some(date_found(&DateV::exact(t.date()), end, self.today))
         }
     }
 
-    /// A day with a span of the day: `tomorrow night`, `this evening`, `next Monday 1-3 pm`, `tonight`.
     /// `later this afternoon`, `late this morning`, `early this evening`.
     fn date_pod_mod_at(&self, i: usize) -> Option<Found> {
         let part = match self.w(i) {
@@ -263,6 +271,7 @@ impl Parser<'_> {
         })
     }
 
+    /// A day with a span of the day: `tomorrow night`, `this evening`, `next Monday 1-3 pm`, `tonight`.
     pub(super) fn datetime_range_at(&self, i: usize) -> Option<Found> {
         if let Some(f) = self.date_pod_mod_at(i).or_else(|| self.clock_window_at(i)) {
             return Some(f);

@@ -41,12 +41,19 @@ impl Dur {
     }
 
     /// Adds the length to a date-time (months and years by calendar).
-    pub(super) fn add_to(&self, t: NaiveDateTime, sign: i64) -> NaiveDateTime {
-        let whole = self.amount as i64 * sign;
+    pub(super) fn add_to(&self, t: NaiveDateTime, sign: i64) -> Option<NaiveDateTime> {
+        // far-off lengths ("in 999999999 years") resolve to nothing rather than overflow
+        if !(0.0..=100_000.0).contains(&self.amount) {
+            return None;
+        }
+        let whole = self.amount as i32 * sign as i32;
         match self.unit {
-            'Y' if self.amount.fract() == 0.0 => add_months(t.date(), 12 * whole as i32).and_time(t.time()),
-            'M' if self.amount.fract() == 0.0 => add_months(t.date(), whole as i32).and_time(t.time()),
-            _ => t + Duration::milliseconds((self.seconds() * 1000.0) as i64 * sign),
+            'Y' if self.amount.fract() == 0.0 => Some(add_months(t.date(), 12 * whole).and_time(t.time())),
+            'M' if self.amount.fract() == 0.0 => Some(add_months(t.date(), whole).and_time(t.time())),
+            _ => {
+                let delta = Duration::try_milliseconds((self.seconds() * 1000.0) as i64 * sign)?;
+                t.checked_add_signed(delta)
+            }
         }
     }
 }
