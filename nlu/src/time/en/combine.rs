@@ -206,7 +206,9 @@ impl Parser<'_> {
             match self.w(j) {
                 "ago" => (j + 1, d, -1),
                 "later" if !self.any(j + 1, &["this", "in", "that", "today"]) => (j + 1, d, 1),
-                "from" if self.any(j + 1, &["now", "today"]) => (j + 2, d, 1),
+                "from" if self.is(j + 1, "now") || self.is(j + 1, "today") && !matches!(d.unit, 'H' | 'm' | 'S') => {
+                    (j + 2, d, 1)
+                }
                 "from" if self.any(j + 1, &["tomorrow", "tmrw"]) => {
                     let base = self.now + Duration::days(1);
                     return self.offset_found(j + 2, d, base, 1);

@@ -191,7 +191,8 @@ impl Parser<'_> {
             _ => 0,
         };
         let t = self.today;
-        if rel == "the" && (self.num(j + 1).is_some() || self.is(j + 1, "of")) {
+        let to_date = self.is(j + 1, "to") && self.is(j + 2, "date");
+        if rel == "the" && (self.num(j + 1).is_some() || self.is(j + 1, "of") || to_date) {
             return None;
         }
         if rel == "the" && self.is(j, "week") && self.is(j + 1, "after") && self.is(j + 2, "next") {

@@ -267,8 +267,9 @@ impl Parser<'_> {
         // suffix forms: "2018 or later", "1/1/2016 and after", "year 2016 and greater"
         let j = self.opt(i, "year");
         let (k, _) = self.range_expr(j).map(|(k, _)| (k, ())).or_else(|| self.date_expr(j).map(|(k, _)| (k, ())))?;
-        let later =
-            (self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"])).then_some(k + 2)?;
+        let followed = self.is(k + 2, "than") || self.time_expr(k + 2).is_some();
+        let joined = self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"]);
+        let later = (joined && !followed).then_some(k + 2)?;
         self.open_target(i, Open::Since, Some(later))
     }
 
