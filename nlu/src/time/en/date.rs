@@ -466,7 +466,7 @@ impl Parser<'_> {
         let j = self.opt(i, "the");
         let cardinal = prev == "on" && j > i && self.digits(j) > 0 && self.any(j + 1, &["from", "between", "at"]);
         let (k, d) = if cardinal { self.day_number(j)? } else { self.ordinal_day(j)? };
-        if prev != "on" && !(j > i && self.any(k, &["of"])) {
+        if prev != "on" && !(j > i && self.any(k, &["of"])) || self.is(k, "day") && self.is(k + 1, "of") {
             return None;
         }
         if self.digits(j) == 0 && j <= i {

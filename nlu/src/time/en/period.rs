@@ -465,7 +465,7 @@ impl Parser<'_> {
     }
 
     /// `mid-November`, `end of the month`, `beginning of 2000`, `late july`, `end of the week`.
-    fn part_of_range(&self, i: usize) -> Option<(usize, RangeV)> {
+    pub(super) fn part_of_range(&self, i: usize) -> Option<(usize, RangeV)> {
         let j = i;
         let (part, k) = match self.w(j) {
             "early" | "beginning" | "start" => ("start", j + 1),

@@ -170,6 +170,19 @@ impl Parser<'_> {
         if let Some((k, y)) = self.year(i).filter(|_| self.digits(i) == 4) {
             consider(Some((k, Bound { month: 1, day: 1, year: Some(y), grain: Grain::Year })));
         }
+        // "the end of 2008" ends where 2008 ends; "the middle of March" is the 16th
+        if let Some((k, r)) = self.part_of_range(self.opt(i, "the")) {
+            if let Some(&(s, e)) = r.spans.last() {
+                let d = match r.modifier {
+                    Some("end") => e,
+                    Some("start") => s,
+                    _ if (e - s).num_days() > 100 => NaiveDate::from_ymd_opt(s.year(), 7, 2).unwrap_or(s),
+                    _ => NaiveDate::from_ymd_opt(s.year(), s.month(), 16).unwrap_or(s),
+                };
+                let year = (!r.timex.starts_with("XXXX")).then_some(d.year());
+                consider(Some((k, Bound { month: d.month(), day: d.day(), year, grain: Grain::Month })));
+            }
+        }
         if let Some((k, r)) = self.period_expr(i).filter(|(_, r)| r.timex.starts_with('(') && r.spans.len() == 1) {
             if let Some(&(s, _)) = r.spans.first().filter(|_| !r.timex.contains('X')) {
                 consider(Some((k, Bound { month: s.month(), day: 1, year: Some(s.year()), grain: Grain::Month })));
@@ -392,7 +405,13 @@ impl Parser<'_> {
     /// The open span over what follows `i` (or over `i..end` when the modifier came after).
     fn open_target(&self, i: usize, open: Open, end: Option<usize>) -> Option<Found> {
         let mut best: Option<Found> = None;
-        let j = if self.is(i, "the") && self.is(i + 1, "year") { i + 2 } else { i };
+        let j = if self.is(i, "the") && self.is(i + 1, "year") {
+            i + 2
+        } else if self.is(i, "the") && !self.any(i + 1, &["week", "month", "year", "weekend", "day"]) {
+            i + 1
+        } else {
+            i
+        };
         if let Some((k, r)) = self.range_expr(j) {
             best = Some(self.open_range(end.unwrap_or(k), open, &r));
         }
