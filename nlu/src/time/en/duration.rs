@@ -106,6 +106,9 @@ impl Parser<'_> {
         if self.is(i, "half") && self.any(i + 1, &["an", "a"]) && self.any(i + 2, &["hour", "hr"]) {
             return Some((i + 3, Dur { amount: 0.5, unit: 'H' }));
         }
+        if self.is(i, "the") && self.is(i + 1, "hour") {
+            return Some((i + 2, Dur { amount: 1.0, unit: 'H' }));
+        }
         if self.is(i, "another") && self.is(i + 1, "day") {
             return Some((i + 2, Dur { amount: 1.0, unit: 'D' }));
         }
@@ -123,6 +126,7 @@ impl Parser<'_> {
             "year" | "years" | "yr" | "yrs" => 'Y',
             "month" | "months" => 'M',
             "week" | "weeks" => 'W',
+            "fortnight" | "fortnights" => 'F',
             "day" | "days" | "night" | "nights" => 'D',
             "weekend" | "weekends" => 'E',
             "hour" | "hours" | "hr" | "hrs" => 'H',
@@ -140,7 +144,7 @@ impl Parser<'_> {
             return None;
         }
         let mut end = j + 1;
-        let mut amount = amount;
+        let (mut amount, u) = if u == 'F' { (amount * 2.0, 'W') } else { (amount, u) };
         if self.is(end, "and") {
             let k = self.opt(end + 1, "a");
             match self.w(k) {

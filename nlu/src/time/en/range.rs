@@ -199,9 +199,26 @@ impl Parser<'_> {
             return Some((j + 3, RangeV::week(t + Duration::days(14))));
         }
         let r = match self.w(j) {
-            "week" | "workweek" if !rel.is_empty() => RangeV::week(t + Duration::days(7 * off)),
-            "working" if self.is(j + 1, "week") && !rel.is_empty() => {
-                return Some((j + 2, RangeV::week(t + Duration::days(7 * off))));
+            "week" if !rel.is_empty() => RangeV::week(t + Duration::days(7 * off)),
+            "workweek" | "working" if !rel.is_empty() => {
+                let e = if self.is(j, "working") && self.is(j + 1, "week") { j + 2 } else { j + 1 };
+                if e == j + 1 && self.is(j, "working") {
+                    return None;
+                }
+                // a work week runs Monday to Friday (end exclusive: Saturday)
+                let mut r = RangeV::week(t + Duration::days(7 * off));
+                r.spans = r.spans.iter().map(|(s, _)| (*s, *s + Duration::days(5))).collect();
+                return Some((e, r));
+            }
+            "fortnight" if !rel.is_empty() && rel != "this" => {
+                let mon = monday_of(t);
+                let s = match rel {
+                    "next" | "coming" | "following" => mon + Duration::days(14),
+                    "last" | "previous" | "past" => mon - Duration::days(14),
+                    _ => mon,
+                };
+                let e = s + Duration::days(14);
+                return Some((j + 1, RangeV::one(format!("({},{},P2W)", ymd(s), ymd(e)), s, e)));
             }
             "weekend" if rel != "past" => {
                 let sat = monday_of(t) + Duration::days(5 + 7 * off);

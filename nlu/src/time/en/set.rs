@@ -21,6 +21,9 @@ impl Parser<'_> {
     }
 
     fn set_expr(&self, i: usize) -> Option<(usize, String)> {
+        if self.is(i, "any") && self.any(i + 1, &["weekend", "year"]) {
+            return Some((i + 2, if self.is(i + 1, "year") { "P1Y" } else { "P1WE" }.to_string()));
+        }
         if self.any(i, &["once", "one"]) && self.is(i + 1, "a") {
             let t = match self.w(i + 2) {
                 "day" => "P1D",

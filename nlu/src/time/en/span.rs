@@ -275,6 +275,13 @@ impl Parser<'_> {
             return Some(f);
         }
         if let Some((j, open)) = self.open_prefix(i) {
+            if self.is(j, "around") {
+                let mut f = self.open_target(j + 1, open, None)?;
+                for v in &mut f.values {
+                    v.insert("Mod".into(), format!("{}-approx", open.name()).into());
+                }
+                return Some(f);
+            }
             return self.open_target(j, open, None);
         }
         // suffix forms: "2018 or later", "1/1/2016 and after", "year 2016 and greater"
