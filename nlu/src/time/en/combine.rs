@@ -345,6 +345,18 @@ impl Parser<'_> {
             return Some((k + 1, d, if w == "am" { Pod::Morning } else { Pod::Afternoon }));
         }
         let p = pod_word(w).filter(|_| !w.ends_with('s'))?;
+        // "wednesday evening next week": the weekday of that week
+        let wd = super::lex::weekday_word(self.w(i)).filter(|_| d.ambiguous && self.is(k + 2, "week"));
+        let week = match (wd, self.w(k + 1)) {
+            (Some(wd), "next") => Some((wd, 7)),
+            (Some(wd), "this") => Some((wd, 0)),
+            (Some(wd), "last") => Some((wd, -7)),
+            _ => None,
+        };
+        if let Some((wd, shift)) = week {
+            let day = super::value::monday_of(self.today) + Duration::days(shift + wd as i64 - 1);
+            return Some((k + 3, DateV::exact(day), p));
+        }
         Some((k + 1, d, p))
     }
 
@@ -400,6 +412,9 @@ impl Parser<'_> {
         }
         let (j, d) = self.date_expr(i)?;
         let k = if self.any(j, &["at", ","]) { j + 1 } else { j };
+        if self.is(j, ",") && self.is(k, "between") {
+            return None; // "Friday, between 9-6 PT": a list, not one span
+        }
         let (e, r) = self.time_range_expr(k).or_else(|| self.loose_clock_range(k))?;
         Some((e, d, r))
     }
