@@ -1,14 +1,14 @@
 //! English date-time expressions.
 //!
 //! A hand-written matcher over tokens (no regex): the sentence is lower-cased
-//! and tokenized once ([`lex`]), then at each token every top-level matcher is
+//! and tokenized once (`lex`), then at each token every top-level matcher is
 //! tried and the longest match wins; matching resumes after it. The matchers:
-//! days ([`date`], [`holiday`]), spans of days ([`range`], [`period`],
-//! [`span`]), times and spans of a day ([`clock`]), their combinations and
-//! offsets ([`combine`]), lengths ([`duration`]) and recurring times ([`set`]);
-//! [`number`] reads numbers in digits or words. Each match carries the
+//! days (`date`, `holiday`), spans of days (`range`, `period`,
+//! `span`), times and spans of a day (`clock`), their combinations and
+//! offsets (`combine`), lengths (`duration`) and recurring times (`set`);
+//! `number` reads numbers in digits or words. Each match carries the
 //! Recognizers-Text values and the booking resolution ([`super::DomainTime`],
-//! built from [`value`]). Day and span matches are memoized per token, since
+//! built from `value`). Day and span matches are memoized per token, since
 //! many matchers ask for the same sub-expression.
 
 use std::cell::RefCell;
