@@ -1,10 +1,17 @@
 //! English date-time expressions.
 //!
-//! A hand-written matcher over tokens (no regex): the sentence is tokenized
-//! once ([`lex`]), then at each token every matcher ([`date`], [`clock`],
-//! [`combine`]) is tried and the longest match wins; matching resumes after
-//! it. Each match carries the Recognizers-Text values and the booking
-//! resolution ([`super::DomainTime`]).
+//! A hand-written matcher over tokens (no regex): the sentence is lower-cased
+//! and tokenized once (`lex`), then at each token every top-level matcher is
+//! tried and the longest match wins; matching resumes after it. The matchers:
+//! days (`date`, `holiday`), spans of days (`range`, `period`,
+//! `span`), times and spans of a day (`clock`), their combinations and
+//! offsets (`combine`), lengths (`duration`) and recurring times (`set`);
+//! `number` reads numbers in digits or words. Each match carries the
+//! Recognizers-Text values and the booking resolution ([`super::DomainTime`],
+//! built from `value`). Day and span matches are memoized per token, since
+//! many matchers ask for the same sub-expression.
+
+use std::cell::RefCell;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
@@ -14,9 +21,13 @@ use super::{DomainTime, TimeEntity, TimeKind};
 mod clock;
 mod combine;
 mod date;
+mod duration;
 mod holiday;
 mod lex;
+mod number;
 mod period;
+mod range;
+mod set;
 mod span;
 mod value;
 
@@ -25,7 +36,13 @@ use lex::{Tok, TokKind};
 /// Finds the English date-time expressions of `text` (see [`super::parse`]).
 pub fn parse(text: &str, reference: NaiveDateTime) -> Vec<TimeEntity> {
     let toks = lex::tokenize(text);
-    let p = Parser { toks: &toks, now: reference, today: reference.date() };
+    let p = Parser {
+        toks: &toks,
+        now: reference,
+        today: reference.date(),
+        dates: RefCell::new(vec![None; toks.len()]),
+        ranges: RefCell::new(vec![None; toks.len()]),
+    };
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
@@ -49,11 +66,18 @@ pub(crate) struct Found {
     domain: DomainTime,
 }
 
+/// Per-token results of a matcher: not tried yet (`None`), or its match (`Some(None)` when none).
+type Memo<T> = RefCell<Vec<Option<Option<(usize, T)>>>>;
+
 /// The tokens of one sentence and its reference time.
 pub(crate) struct Parser<'a> {
     toks: &'a [Tok],
     now: NaiveDateTime,
     today: NaiveDate,
+    /// `date_expr` results by token (the matchers ask for the same day many times).
+    dates: Memo<value::DateV>,
+    /// `range_expr` results by token.
+    ranges: Memo<range::RangeV>,
 }
 
 impl Parser<'_> {
@@ -112,7 +136,8 @@ impl Parser<'_> {
         ];
         let mut best: Option<Found> = None;
         for f in candidates.into_iter().flatten() {
-            if self.glued_to_neighbours(i, f.end) {
+            // a matcher that looked past the last token must not produce a span
+            if f.end > self.toks.len() || self.glued_to_neighbours(i, f.end) {
                 continue;
             }
             if best.as_ref().is_none_or(|b| f.end > b.end) {

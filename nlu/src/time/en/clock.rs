@@ -60,6 +60,18 @@ impl Parser<'_> {
 
     /// A clock time with its suffixes (`am`, `o'clock`, `in the evening`).
     pub(super) fn time_expr(&self, i: usize) -> Option<(usize, TimeV)> {
+        // "early morning at 8:00", "late evening at 10:00", "8:00 early morning"
+        if self.any(i, &["early", "late"]) {
+            let pod = pod_word(self.w(i + 1))?;
+            let k = self.opt(i + 2, "at");
+            let (e, t) = self.clock(k)?;
+            return Some((e, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
+        }
+        if let Some((j, t)) = self.clock(i).filter(|(j, _)| self.any(*j, &["early", "late"])) {
+            if let Some(pod) = pod_word(self.w(j + 1)) {
+                return Some((j + 2, if t.ambiguous { t.with_meridiem(pod.is_pm(t.h)) } else { t }));
+            }
+        }
         if let Some((TRange::Part(pod), j)) = self.pod_expr(i).map(|(j, r)| (r, j)) {
             if self.pod_expr(i).is_some() && self.w(i) == "in" {
                 let k = self.opt(j, "at");
@@ -216,14 +228,20 @@ impl Parser<'_> {
             return Some((i + 1, TimeV { h, m: None, s: None, ambiguous: (1..=12).contains(&h) }, false));
         }
         let h = unit_word(self.w(i)).filter(|h| (1..=12).contains(h))?;
-        // "seven twenty-seven", "nine thirty", "six forty-three minutes"
-        if let Some((j, m)) = self.ordinal_or_number(i + 1).filter(|(_, m)| *m >= 10 && *m < 60) {
-            if self.digits(i + 1) == 0 && super::lex::ordinal_word(self.w(j - 1)).is_none() {
+        // "seven twenty-seven", "nine thirty", "six forty-three minutes", "five-thirty"
+        let mi = if self.is(i + 1, "-") && self.glued(i + 1) { i + 2 } else { i + 1 };
+        if let Some((j, m)) = self.ordinal_or_number(mi).filter(|(_, m)| *m >= 10 && *m < 60) {
+            if self.digits(mi) == 0 && super::lex::ordinal_word(self.w(j - 1)).is_none() {
                 let j = if self.any(j, &["minutes", "minute"]) { j + 1 } else { j };
                 return Some((j, TimeV { h, m: Some(m), s: None, ambiguous: h <= 12 }, false));
             }
         }
         Some((i + 1, TimeV { h, m: None, s: None, ambiguous: true }, false))
+    }
+
+    /// [`Self::hour_minutes`] without the flag.
+    pub(super) fn hour_minutes_pub(&self, i: usize) -> Option<(usize, TimeV)> {
+        self.hour_minutes(i).map(|(j, t, _)| (j, t))
     }
 
     /// `am`, `pm`, `a.m.`, `p . m .`, `a`, `p`, `a m`.

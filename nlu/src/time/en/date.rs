@@ -1,82 +1,12 @@
-//! Days (`tomorrow`, `next Tuesday`, `Jan 4th 2019`, `11/07/2016`, `the 3rd`)
-//! and spans of days (`May`, `next week`, `this weekend`, `2015`, `next 3 days`).
+//! Days: relative (`tomorrow`, `the day after tomorrow`), weekdays (`next Tuesday`),
+//! month days (`Jan 4th 2019`, `04th Jan 2019`), numeric (`11/07/2016`) and `the 3rd`.
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::lex::{month_word, ordinal_word, tens_word, unit_word, weekday_word};
-use super::value::{add_months, monday_of, next_month_start, value, week_timex, ymd, DateV};
+use super::lex::{month_word, ordinal_word, weekday_word};
+use super::value::{add_months, monday_of, value, ymd, DateV};
 use super::{Found, Parser};
 use crate::time::{DomainTime, TimeKind};
-
-/// A span of days: its timex and candidate (start, end-exclusive) pairs.
-#[derive(Debug, Clone)]
-pub struct RangeV {
-    /// `2016-W46`, `XXXX-05`, `(2016-11-08,2016-11-11,P3D)`…
-    pub timex: String,
-    /// Candidates, past first.
-    pub spans: Vec<(NaiveDate, NaiveDate)>,
-    /// A Recognizers `Mod` (`end`, `start`, `mid`…).
-    pub modifier: Option<&'static str>,
-    /// Written as `value: not resolved` (seasons).
-    pub unresolved: bool,
-}
-
-impl RangeV {
-    pub(super) fn one(timex: String, start: NaiveDate, end: NaiveDate) -> RangeV {
-        RangeV { timex, spans: vec![(start, end)], modifier: None, unresolved: false }
-    }
-
-    /// A whole month (`2016-10` or `XXXX-10` with two candidates).
-    fn month(p: &Parser, y: Option<i32>, m: u32) -> Option<RangeV> {
-        let span = |y: i32| Some((NaiveDate::from_ymd_opt(y, m, 1)?, next_month_start(y, m)));
-        match y {
-            Some(y) => Some(RangeV::one(format!("{y:04}-{m:02}"), span(y)?.0, span(y)?.1)),
-            None => {
-                let ry = p.today.year();
-                let past = if m <= p.today.month() { ry } else { ry - 1 };
-                let future = if m >= p.today.month() { ry } else { ry + 1 };
-                Some(RangeV {
-                    timex: format!("XXXX-{m:02}"),
-                    spans: vec![span(past)?, span(future)?],
-                    modifier: None,
-                    unresolved: false,
-                })
-            }
-        }
-    }
-
-    /// A whole year.
-    fn year(y: i32) -> Option<RangeV> {
-        Some(RangeV::one(format!("{y:04}"), NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 1, 1, 1)?))
-    }
-
-    /// The week (Monday–Sunday) of `d`.
-    fn week(d: NaiveDate) -> RangeV {
-        let mon = monday_of(d);
-        RangeV::one(week_timex(d), mon, mon + Duration::days(7))
-    }
-
-    /// The found entity for this range.
-    pub fn found(&self, end: usize) -> Found {
-        let values = if self.unresolved {
-            vec![value(&self.timex, "daterange", &[("value", "not resolved".into())])]
-        } else {
-            self.spans
-                .iter()
-                .map(|(s, e)| {
-                    let mut v = value(&self.timex, "daterange", &[("start", ymd(*s)), ("end", ymd(*e))]);
-                    if let Some(m) = self.modifier {
-                        v.insert("Mod".into(), m.into());
-                    }
-                    v
-                })
-                .collect()
-        };
-        let date =
-            self.spans.last().map(|(s, e)| if self.modifier == Some("end") { *e - Duration::days(1) } else { *s });
-        Found { kind: TimeKind::DateRange, end, values, domain: DomainTime { date, ..Default::default() } }
-    }
-}
 
 impl Parser<'_> {
     /// A day as a found `date` entity.
@@ -87,6 +17,17 @@ impl Parser<'_> {
 
     /// A day: relative words, weekdays, month-day forms, numeric forms.
     pub(super) fn date_expr(&self, i: usize) -> Option<(usize, DateV)> {
+        if let Some(Some(known)) = self.dates.borrow().get(i) {
+            return known.clone();
+        }
+        let found = self.date_expr_uncached(i);
+        if let Some(slot) = self.dates.borrow_mut().get_mut(i) {
+            *slot = Some(found.clone());
+        }
+        found
+    }
+
+    fn date_expr_uncached(&self, i: usize) -> Option<(usize, DateV)> {
         let mut best: Option<(usize, DateV)> = None;
         for c in [
             self.relative_day(i),
@@ -96,6 +37,7 @@ impl Parser<'_> {
             self.nth_day(i),
             self.this_next_date(i),
             self.holiday(i),
+            self.day_of_period(i),
         ]
         .into_iter()
         .flatten()
@@ -130,12 +72,49 @@ impl Parser<'_> {
             return None;
         }
         let j = if self.is(end, ",") { end + 1 } else { end };
-        let (k, d) = self.month_day(j).or_else(|| self.numeric_date(j))?;
+        let dashed = || {
+            let (a, b) = (self.num(j).filter(|a| *a <= 12)?, self.num(j + 2)?);
+            (self.is(j + 1, "-") && self.glued(j + 1) && self.glued(j + 2) && !self.is(j + 3, "-"))
+                .then(|| self.month_day_value(a, b, None))
+                .flatten()
+                .map(|d| (j + 3, d))
+        };
+        let wd = weekday_word(self.w(end - 1))?;
+        let near = |x: &NaiveDate| (*x - self.today).num_days().abs() <= 7;
+        let matches = |d: &DateV| [d.past, d.future].iter().any(|x| x.weekday().number_from_monday() == wd && near(x));
+        let (k, d) =
+            self.month_day(j).or_else(|| self.numeric_date(j)).or_else(|| dashed().filter(|(_, d)| matches(d)))?;
         if rel.is_some() && d.ambiguous {
             let this = NaiveDate::from_ymd_opt(self.today.year(), d.future.month(), d.future.day())?;
             return Some((k, DateV { past: this, future: this, ambiguous: false, ..d }));
         }
         Some((k, d))
+    }
+
+    /// `the 15th day of next month`, `twenty third day of september`, `the thirty-first day of the month`.
+    fn day_of_period(&self, i: usize) -> Option<(usize, DateV)> {
+        let j = self.opt(i, "the");
+        let (k, d) = self.ordinal_day(j)?;
+        if !(self.is(k, "day") && self.is(k + 1, "of")) {
+            return None;
+        }
+        let x = k + 2;
+        if let Some(m) = month_word(self.w(x)) {
+            if j > i {
+                return None; // Recognizers leaves "the" out here
+            }
+            return Some((x + 1, self.month_day_value(m, d, None)?));
+        }
+        let t = self.today;
+        let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?;
+        let (e, month) = match (self.w(x), self.w(x + 1)) {
+            ("the" | "this", "month") => (x + 2, first),
+            ("next", "month") => (x + 2, add_months(first, 1)),
+            ("last" | "previous", "month") => (x + 2, add_months(first, -1)),
+            _ => return None,
+        };
+        let day = NaiveDate::from_ymd_opt(month.year(), month.month(), d)?;
+        Some((e, DateV::exact(day)))
     }
 
     /// `this 5/12`, `next 6th of april`: a year-less day in this or next year (one value).
@@ -178,6 +157,9 @@ impl Parser<'_> {
         }
         let k = self.opt(j + 2, "the");
         let o = off(self.w(k)).filter(|_| self.is(k + 1, "week"))?;
+        if j > i && o < 0 {
+            return None; // "on tuesday of last week": the match starts at the weekday
+        }
         Some((k + 2, at_week(o, wd)))
     }
 
@@ -261,7 +243,14 @@ impl Parser<'_> {
         let wd = weekday_word(self.w(end - 1))?;
         let j = self.opt(end, "the");
         let (k, day) = self.day_number(j)?;
-        if month_word(self.w(k)).is_some() || self.any(k, &["/", ":", ".", "-"]) {
+        if j == end && self.digits(j) == 0 && self.ordinal_day(j).is_none() {
+            return None; // "monday two weeks from now"
+        }
+        if self.any(k, &["days", "weeks", "months", "years", "day", "week", "month", "year"]) {
+            return None;
+        }
+        let joined = self.any(k, &["/", ":", ".", "-"]) && self.glued(k + 1) && self.num(k + 1).is_some();
+        if month_word(self.w(k)).is_some() || joined || self.is(k, "-") {
             return None;
         }
         if j == end && self.any(k, &["am", "pm", "a", "p", "oclock"]) {
@@ -269,83 +258,20 @@ impl Parser<'_> {
         }
         let _ = i;
         let here = NaiveDate::from_ymd_opt(self.today.year(), self.today.month(), day);
+        let is_wd = |x: &NaiveDate| x.weekday().number_from_monday() == wd;
         match here {
-            Some(x) if x.weekday().number_from_monday() == wd => Some((k, DateV::exact(x))),
-            _ => Some((k, d.clone())),
-        }
-    }
-
-    /// A day of month: `21`, `21st`, `twenty first`, `thirty-first`.
-    pub(super) fn day_number(&self, i: usize) -> Option<(usize, u32)> {
-        let (j, n) = self.ordinal_or_number(i)?;
-        (1..=31).contains(&n).then_some((j, n))
-    }
-
-    /// A number 1–99 or ordinal, in digits (`4`, `4th`) or words (`twenty four`, `fourth`, `twenty-fourth`).
-    pub(super) fn ordinal_or_number(&self, i: usize) -> Option<(usize, u32)> {
-        if let Some(n) = self.num(i) {
-            if self.digits(i) > 2 {
-                return None;
+            Some(x) if is_wd(&x) && (j > end || x == self.today) => Some((k, DateV::exact(x))),
+            _ if j > end => Some((k, d.clone())),
+            _ => {
+                // "mon 13th": the nearest months whose 13th is a Monday, either side of today
+                let first = NaiveDate::from_ymd_opt(self.today.year(), self.today.month(), 1)?;
+                let at =
+                    |n: i32| NaiveDate::from_ymd_opt(add_months(first, n).year(), add_months(first, n).month(), day);
+                let past = (0..=72).filter_map(|n| at(-n)).find(|x| is_wd(x) && *x < self.today)?;
+                let future = (0..=72).filter_map(at).find(|x| is_wd(x) && *x > self.today)?;
+                Some((k, DateV { timex: d.timex.clone(), past, future, ambiguous: true }))
             }
-            if self.glued(i + 1) && self.any(i + 1, &["st", "nd", "rd", "th"]) {
-                return Some((i + 2, n));
-            }
-            return Some((i + 1, n));
         }
-        let w = self.w(i);
-        if let Some(n) = ordinal_word(w) {
-            return Some((i + 1, n));
-        }
-        if let Some(t) = tens_word(w) {
-            let j = if self.is(i + 1, "-") { i + 2 } else { i + 1 };
-            if let Some(u) = ordinal_word(self.w(j)).or_else(|| unit_word(self.w(j))).filter(|u| *u < 10 && *u > 0) {
-                return Some((j + 1, t + u));
-            }
-            return Some((i + 1, t));
-        }
-        unit_word(w).map(|n| (i + 1, n))
-    }
-
-    /// A day of month as an ordinal only (`4th`, `fourth`, `twenty fourth`).
-    fn ordinal_day(&self, i: usize) -> Option<(usize, u32)> {
-        let (j, n) = self.day_number(i)?;
-        let last = self.w(j - 1);
-        let ordinal = ["st", "nd", "rd", "th"].contains(&last) || ordinal_word(last).is_some();
-        ordinal.then_some((j, n))
-    }
-
-    /// A four-digit year 1000–2999 (or `two thousand and five`, `nineteen eighty six`).
-    pub(super) fn year(&self, i: usize) -> Option<(usize, i32)> {
-        if self.digits(i) == 4 {
-            let y = self.num(i)? as i32;
-            return (1000..3000).contains(&y).then_some((i + 1, y));
-        }
-        self.year_words(i)
-    }
-
-    fn year_words(&self, i: usize) -> Option<(usize, i32)> {
-        let w = self.w(i);
-        if w == "two" && self.is(i + 1, "thousand") {
-            let mut j = self.opt(i + 2, "and");
-            let rest = self.ordinal_or_number(j).filter(|_| ordinal_word(self.w(j)).is_none());
-            if let Some((k, n)) = rest {
-                j = k;
-                return Some((j, 2000 + n as i32));
-            }
-            return Some((i + 2, 2000));
-        }
-        let hi = unit_word(w).filter(|n| (10..=20).contains(n))?;
-        if self.is(i + 1, "hundred") {
-            let (k, lo) = self.ordinal_or_number(i + 2)?;
-            return Some((k, (hi * 100 + lo) as i32));
-        }
-        let lo_w = self.w(i + 1);
-        tens_word(lo_w)?;
-        let (k, lo) = self.ordinal_or_number(i + 1)?;
-        if ordinal_word(self.w(k - 1)).is_some() {
-            return None;
-        }
-        Some((k, (hi * 100 + lo) as i32))
     }
 
     /// A day in a month without a year, with past/future candidates.
@@ -354,6 +280,12 @@ impl Parser<'_> {
             return NaiveDate::from_ymd_opt(y, m, d).map(DateV::exact);
         }
         let ry = self.today.year();
+        if (m, d) == (2, 29) {
+            let leap = |y: i32| NaiveDate::from_ymd_opt(y, 2, 29);
+            let past = (ry - 8..=ry).rev().filter_map(leap).find(|x| *x <= self.today)?;
+            let future = (ry..=ry + 8).filter_map(leap).find(|x| *x > self.today)?;
+            return Some(DateV { timex: "XXXX-02-29".into(), past, future, ambiguous: true });
+        }
         let this = NaiveDate::from_ymd_opt(ry, m, d)?;
         let past = if this <= self.today { this } else { NaiveDate::from_ymd_opt(ry - 1, m, d)? };
         let future = if this > self.today { this } else { NaiveDate::from_ymd_opt(ry + 1, m, d)? };
@@ -404,6 +336,9 @@ impl Parser<'_> {
             return Some((k2, self.month_day_value(m, d, y)?));
         }
         // day first
+        if i > 0 && self.is(i - 1, "$") {
+            return None;
+        }
         let j0 = self.opt(i, "the");
         let (k, d) = self.day_number(j0)?;
         let ordinal = self.ordinal_day(j0).is_some();
@@ -439,7 +374,10 @@ impl Parser<'_> {
 
     /// `11/07/2016`, `5/3/18`, `22/04`, `2015-3-1`, `23.04.2022`, `20161016`, `2016 10 16`.
     fn numeric_date(&self, i: usize) -> Option<(usize, DateV)> {
-        if i > 0 && (self.glued(i) && self.any(i - 1, &["/", "-", ".", ":"]) || self.is(i - 1, "$")) {
+        let after_word_dash =
+            i > 0 && self.is(i - 1, "-") && (i < 2 || !self.glued(i - 1) || self.num(i - 2).is_none());
+        if i > 0 && (self.glued(i) && self.any(i - 1, &["/", "-", ".", ":"]) && !after_word_dash || self.is(i - 1, "$"))
+        {
             return None;
         }
         self.numeric_date_after_dash(i)
@@ -484,8 +422,22 @@ impl Parser<'_> {
             let y = self.num(end + 1)? as i32;
             year = Some(match yd {
                 4 => y,
-                2 if y < 50 => 2000 + y,
-                2 => 1900 + y,
+                2 if y < 30 => 2000 + y,
+                2 if y >= 40 => 1900 + y,
+                2 => {
+                    // 30–39: either century (Recognizers writes `XX30`)
+                    let (m, d) = if b > 100 {
+                        (b - 100, a)
+                    } else if a > 12 {
+                        (b, a)
+                    } else {
+                        (a, b)
+                    };
+                    let past = NaiveDate::from_ymd_opt(1900 + y, m, d)?;
+                    let future = NaiveDate::from_ymd_opt(2000 + y, m, d)?;
+                    let timex = format!("XX{y:02}-{m:02}-{d:02}");
+                    return Some((end + 2, DateV { timex, past, future, ambiguous: true }));
+                }
                 _ => return None,
             });
             end += 2;
@@ -512,8 +464,9 @@ impl Parser<'_> {
     fn nth_day(&self, i: usize) -> Option<(usize, DateV)> {
         let prev = if i > 0 { self.w(i - 1) } else { "" };
         let j = self.opt(i, "the");
-        let (k, d) = self.ordinal_day(j)?;
-        if prev != "on" && !(j > i && self.any(k, &["of"])) {
+        let cardinal = prev == "on" && j > i && self.digits(j) > 0 && self.any(j + 1, &["from", "between", "at"]);
+        let (k, d) = if cardinal { self.day_number(j)? } else { self.ordinal_day(j)? };
+        if prev != "on" && !(j > i && self.any(k, &["of"])) || self.is(k, "day") && self.is(k + 1, "of") {
             return None;
         }
         if self.digits(j) == 0 && j <= i {
@@ -524,198 +477,6 @@ impl Parser<'_> {
         let past = if this <= t { this } else { add_months(this, -1) };
         let future = if this >= t { this } else { add_months(this, 1) };
         Some((k, DateV { timex: format!("XXXX-XX-{d:02}"), past, future, ambiguous: true }))
-    }
-
-    /// A span of days as a found entity.
-    pub(super) fn date_range_at(&self, i: usize) -> Option<Found> {
-        let (end, r) = self.range_expr(i)?;
-        let mut found = r.found(end);
-        // booking convention: "this weekend" said on a weekend means next week's
-        let weekend_day = self.today.weekday().number_from_monday() >= 6;
-        if weekend_day && r.timex.ends_with("-WE") && self.is(end - 1, "weekend") && !self.any(i, &["last", "next"]) {
-            found.domain.date = Some(monday_of(self.today) + Duration::days(12));
-        }
-        Some(found)
-    }
-
-    /// A span of days.
-    pub(super) fn range_expr(&self, i: usize) -> Option<(usize, RangeV)> {
-        let mut best: Option<(usize, RangeV)> = None;
-        for c in [
-            self.month_range(i),
-            self.relative_range(i),
-            self.year_range(i),
-            self.next_n_range(i),
-            self.span_range(i),
-            self.days_of_month_range(i),
-            self.period_expr(i),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if best.as_ref().is_none_or(|b| c.0 > b.0) {
-                best = Some(c);
-            }
-        }
-        best
-    }
-
-    /// `may`, `this september`, `april 2017`, `2017 april`, `dec-2018`, `june of 1992`.
-    pub(super) fn month_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let dashed = self.is(i + 1, "-")
-            && self.glued(i + 1)
-            && self.glued(i + 2)
-            && !(self.is(i + 3, "-") && self.glued(i + 3));
-        if let (true, Some(a), Some(b)) = (dashed, self.num(i), self.num(i + 2)) {
-            let ym = match (self.digits(i), self.digits(i + 2)) {
-                (4, 1 | 2) if (1..=12).contains(&b) => Some((a as i32, b)),
-                (1 | 2, 4) if (1..=12).contains(&a) => Some((b as i32, a)),
-                _ => None,
-            };
-            if let Some((y, m)) = ym.filter(|(y, _)| (1900..2100).contains(y)) {
-                return Some((i + 3, RangeV::month(self, Some(y), m)?));
-            }
-        }
-        if let Some((k, y)) = self.year(i) {
-            let m = month_word(self.w(k))?;
-            return Some((k + 1, RangeV::month(self, Some(y), m)?));
-        }
-        let (j, rel) = match self.w(i) {
-            "this" | "next" | "last" => (i + 1, self.w(i)),
-            _ => (i, ""),
-        };
-        let w = self.w(j);
-        let m = month_word(w)?;
-        let may_ok =
-            if rel.is_empty() { self.month_context(j) } else { i > 0 && self.any(i - 1, &["from", "in", "since"]) };
-        if w == "may" && !may_ok && self.year_after_month(j + 1).is_none() {
-            return None;
-        }
-        if w.len() == 3 && i > 0 && self.is(i - 1, "$") {
-            return None;
-        }
-        if let Some((k, y)) = self.year_after_month(j + 1) {
-            return Some((k, RangeV::month(self, Some(y), m)?));
-        }
-        let y = self.today.year();
-        match rel {
-            "this" => Some((j + 1, RangeV::month(self, Some(y), m)?)),
-            "next" => Some((j + 1, RangeV::month(self, Some(y + 1), m)?)),
-            "last" => Some((j + 1, RangeV::month(self, Some(y - 1), m)?)),
-            _ => Some((j + 1, RangeV::month(self, None, m)?)),
-        }
-    }
-
-    fn year_after_month(&self, i: usize) -> Option<(usize, i32)> {
-        let j = if self.any(i, &["-", "/", ",", "of", "in"]) { i + 1 } else { i };
-        let (k, y) = self.year(j)?;
-        (!self.is(k, "-") || self.num(k + 1).is_none()).then_some((k, y))
-    }
-
-    /// `next week`, `this month`, `last year`, `the weekend`, `this weekend`.
-    fn relative_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let (j, rel) = match self.w(i) {
-            "this" | "next" | "last" | "previous" | "coming" | "following" | "the" | "current" | "past" => {
-                (i + 1, self.w(i))
-            }
-            _ => (i, ""),
-        };
-        let off: i64 = match rel {
-            "next" | "coming" | "following" => 1,
-            "last" | "previous" | "past" => -1,
-            _ => 0,
-        };
-        let t = self.today;
-        if rel == "the" && (self.num(j + 1).is_some() || self.is(j + 1, "of")) {
-            return None;
-        }
-        if rel == "the" && self.is(j, "week") && self.is(j + 1, "after") && self.is(j + 2, "next") {
-            return Some((j + 3, RangeV::week(t + Duration::days(14))));
-        }
-        let r = match self.w(j) {
-            "week" | "workweek" if !rel.is_empty() => RangeV::week(t + Duration::days(7 * off)),
-            "working" if self.is(j + 1, "week") && !rel.is_empty() => {
-                return Some((j + 2, RangeV::week(t + Duration::days(7 * off))));
-            }
-            "weekend" if rel != "past" => {
-                let sat = monday_of(t) + Duration::days(5 + 7 * off);
-                let w = sat.iso_week();
-                RangeV::one(format!("{}-W{:02}-WE", w.year(), w.week()), sat, sat + Duration::days(2))
-            }
-            "month" if !rel.is_empty() => {
-                let d = add_months(NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?, off as i32);
-                RangeV::month(self, Some(d.year()), d.month())?
-            }
-            "year" if !rel.is_empty() => RangeV::year(t.year() + off as i32)?,
-            _ => return None,
-        };
-        Some((j + 1, r))
-    }
-
-    /// `2015`, `year 2008`, `the year 2008`, `1990s`, `1990 s`.
-    fn year_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        if self.digits(i) == 4 && self.is(i + 1, "s") && self.num(i).is_some_and(|y| y % 10 == 0) {
-            let y = self.num(i)? as i32;
-            let (s, e) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 10, 1, 1)?);
-            return Some((i + 2, RangeV::one(format!("({},{},P10Y)", ymd(s), ymd(e)), s, e)));
-        }
-        let j = if self.is(i, "year") { i + 1 } else { i };
-        let (k, y) = self.year(j)?;
-        if self.digits(j) == 4 {
-            let before_bad = i > 0 && (self.any(i - 1, &["-", "+", "$", "/", ".", ":"]) && self.glued(i));
-            let after_bad = self.any(k, &["-", "/", ".", ":"]) && self.glued(k) && self.num(k + 1).is_some();
-            let dash_before = i > 1 && self.is(i - 1, "-") && self.num(i - 2).is_some();
-            let dash_after = self.is(k, "-") && self.num(k + 1).is_some();
-            if before_bad || after_bad || dash_before || dash_after || self.any(k, &["people", "students"]) {
-                return None;
-            }
-        }
-        Some((k, RangeV::year(y)?))
-    }
-
-    /// `next 3 days`, `last two weeks`, `past 5 years`.
-    fn next_n_range(&self, i: usize) -> Option<(usize, RangeV)> {
-        let dir: i64 = match self.w(i) {
-            "next" | "coming" | "following" | "upcoming" => 1,
-            "last" | "past" | "previous" => -1,
-            _ => return None,
-        };
-        let (k, n) = self.count(i + 1)?;
-        let unit = self.w(k);
-        let (code, days, months) = match unit.trim_end_matches('s') {
-            "day" => ('D', n as i64, 0),
-            "week" => ('W', 7 * n as i64, 0),
-            "month" => ('M', 0, n as i32),
-            "year" => ('Y', 0, 12 * n as i32),
-            _ => return None,
-        };
-        let t = self.today;
-        let (s, e) = if dir > 0 {
-            let s = t + Duration::days(1);
-            (s, add_months(s, months) + Duration::days(days))
-        } else {
-            (add_months(t, -months) - Duration::days(days), t)
-        };
-        Some((k + 1, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e)))
-    }
-
-    /// A count: digits, number words, `a`, `an`, `couple`, `a couple of`, `few`.
-    pub(super) fn count(&self, i: usize) -> Option<(usize, u32)> {
-        if let Some(n) = self.num(i) {
-            return (self.digits(i) <= 4).then_some((i + 1, n));
-        }
-        match self.w(i) {
-            "a" | "an" if self.is(i + 1, "couple") => Some((self.opt(i + 2, "of"), 2)),
-            "couple" => Some((self.opt(i + 1, "of"), 2)),
-            "a" | "an" if self.is(i + 1, "few") => Some((i + 2, 3)),
-            "few" | "several" | "some" => Some((i + 1, 3)),
-            "a" | "an" | "one" => Some((i + 1, 1)),
-            w if ordinal_word(w).is_none() => {
-                let (j, n) = self.ordinal_or_number(i)?;
-                (ordinal_word(self.w(j - 1)).is_none()).then_some((j, n))
-            }
-            _ => None,
-        }
     }
 }
 

@@ -39,7 +39,7 @@ impl Parser<'_> {
             -1 => Some((k, DateV::exact(if this < t { this } else { at(t.year() - 1)? }))),
             0 => Some((k, DateV::exact(this))),
             _ => {
-                let timex = format!("XXXX-{:02}-{:02}", future.month(), future.day());
+                let timex = format!("XXXX-{:02}-{:02}", past.month(), past.day());
                 Some((k, DateV { timex, past, future, ambiguous: true }))
             }
         }
@@ -62,6 +62,14 @@ impl Parser<'_> {
             ("independence", "day") => two(|y| NaiveDate::from_ymd_opt(y, 7, 4)),
             ("earth", "day") => two(|y| NaiveDate::from_ymd_opt(y, 4, 22)),
             ("freedom" | "jubilee", "day") => two(|y| NaiveDate::from_ymd_opt(y, 6, 19)),
+            ("international", "workers") if self.is(i + 2, "'") && self.is(i + 3, "day") => {
+                Some((i + 4, |y| NaiveDate::from_ymd_opt(y, 5, 1)))
+            }
+            ("saint" | "st", "patrick") => {
+                let k = if self.is(i + 2, "'") && self.is(i + 3, "s") { i + 4 } else { i + 2 };
+                let k = if self.is(k, "day") { k + 1 } else { k };
+                Some((k, |y| NaiveDate::from_ymd_opt(y, 3, 17)))
+            }
             ("juneteenth", _) => one(|y| NaiveDate::from_ymd_opt(y, 6, 19)),
             ("halloween", _) => one(|y| NaiveDate::from_ymd_opt(y, 10, 31)),
             ("valentine", _) | ("valentines", _) => {

@@ -5,8 +5,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::date::RangeV;
 use super::lex::{month_word, ordinal_word};
+use super::range::RangeV;
 use super::value::{add_months, monday_of, ymd};
 use super::Parser;
 
@@ -24,6 +24,12 @@ impl Parser<'_> {
             self.same_range(i),
             self.within_range(i),
             self.length_from_range(i),
+            self.special_year_range(i),
+            self.week_of_day_range(i),
+            self.century_range(i),
+            self.year_to_date_range(i),
+            self.month_of_year_range(i),
+            self.decade_range(i),
         ]
         .into_iter()
         .flatten()
@@ -155,7 +161,9 @@ impl Parser<'_> {
             let s = iso_week_monday(y, wk)?;
             return Some((e, RangeV::one(format!("{y:04}-W{wk:02}"), s, s + Duration::days(7))));
         }
-        let (e, r) = self.month_range(x)?;
+        let (e, r) = self
+            .month_range(x)
+            .or_else(|| self.range_expr(x).filter(|(_, r)| r.timex.len() == 7 && !r.timex.starts_with('(')))?;
         let spans: Vec<(NaiveDate, NaiveDate)> = r
             .spans
             .iter()
@@ -259,7 +267,7 @@ impl Parser<'_> {
             x += 1;
         }
         match self.w(x) {
-            "starting" | "beginning" => {
+            "starting" | "beginning" if j == i => {
                 x = self.opt(self.opt(x + 1, "from"), "on");
             }
             "from" if j > i => x += 1,
@@ -269,6 +277,142 @@ impl Parser<'_> {
         let s = if d.ambiguous && d.past.year() == self.today.year() { d.past } else { d.future };
         let end = add_months(s, months) + Duration::days(days);
         Some((e, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(end)), s, end)))
+    }
+
+    /// `fiscal year 2008`, `this school year`, `calendar year 2008`, `cy18`, `sy 2008`.
+    fn special_year_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let (j, off) = match self.w(i) {
+            "this" | "current" => (i + 1, Some(0)),
+            "next" => (i + 1, Some(1)),
+            "last" | "previous" => (i + 1, Some(-1)),
+            _ => (i, None),
+        };
+        let (k, prefix) = match (self.w(j), self.w(j + 1)) {
+            ("fiscal", "year") => (j + 2, "FY"),
+            ("school", "year") => (j + 2, "SY"),
+            ("calendar", "year") => (j + 2, ""),
+            ("fy" | "sy" | "cy", _) => (j + 1, if self.is(j, "cy") { "" } else { "SY" }),
+            _ => return None,
+        };
+        let prefix = if self.is(j, "fy") { "FY" } else { prefix };
+        let year = match off {
+            Some(o) => Some(self.today.year() + o),
+            None => match self.num(k) {
+                Some(y) if self.digits(k) == 4 => Some(y as i32),
+                Some(y) if self.digits(k) == 2 && self.glued(k) => Some(2000 + y as i32),
+                _ => None,
+            },
+        };
+        let e = if off.is_none() && year.is_some() { k + 1 } else { k };
+        if year.is_none() && prefix.is_empty() || year.is_none() && k == j + 1 {
+            return None;
+        }
+        let r = match (prefix, year) {
+            ("", Some(y)) => {
+                RangeV::one(format!("{y}"), NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 1, 1, 1)?)
+            }
+            (p, y) => RangeV {
+                timex: format!("{p}{}", y.map_or("XXXX".to_string(), |y| y.to_string())),
+                spans: Vec::new(),
+                modifier: None,
+                unresolved: true,
+            },
+        };
+        Some((e, r))
+    }
+
+    /// `the week of april 10th`, `w/c feb 4`, `the week beginning february 4`, `the week of the 18th`.
+    fn week_of_day_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let j = if self.is(i, "w") && self.is(i + 1, "/") && self.is(i + 2, "c") {
+            i + 3
+        } else {
+            let j = self.opt(i, "the");
+            if !self.is(j, "week") {
+                return None;
+            }
+            match self.w(j + 1) {
+                "of" => j + 2,
+                "beginning" | "starting" | "commencing" => self.opt(j + 2, "on"),
+                _ => return None,
+            }
+        };
+        let (e, d) = self.date_expr(j).or_else(|| {
+            let k = self.opt(j, "the");
+            let (e, n) = self.ordinal_day(k)?;
+            let t = self.today;
+            let this = NaiveDate::from_ymd_opt(t.year(), t.month(), n)?;
+            let past = if this <= t { this } else { add_months(this, -1) };
+            let future = if this > t { this } else { add_months(this, 1) };
+            Some((e, super::value::DateV { timex: format!("XXXX-XX-{n:02}"), past, future, ambiguous: true }))
+        })?;
+        let spans = d
+            .candidates()
+            .into_iter()
+            .map(|x| {
+                let m = monday_of(x);
+                (m, m + Duration::days(7))
+            })
+            .collect();
+        Some((e, RangeV { timex: d.timex, spans, modifier: None, unresolved: false }))
+    }
+
+    /// `15th century`, `21st century`.
+    fn century_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let (k, n) = self.ordinal_or_number(i).filter(|(_, n)| *n <= 21)?;
+        if !self.is(k, "century") || n == 0 {
+            return None;
+        }
+        let y = (n as i32 - 1) * 100;
+        let (s, e) = (NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y + 100, 1, 1)?);
+        Some((k + 1, RangeV::one(format!("({},{},P100Y)", ymd(s), ymd(e)), s, e)))
+    }
+
+    /// `the third month of 2021`, `the 9th month of next year`.
+    fn month_of_year_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let j = self.opt(i, "the");
+        let (k, n) = self.ordinal_day(j).filter(|(_, n)| (1..=12).contains(n))?;
+        if !(self.is(k, "month") && self.is(k + 1, "of")) {
+            return None;
+        }
+        let (e, r) = self.range_expr(k + 2).filter(|(_, r)| r.timex.len() == 4)?;
+        let y = r.spans.first()?.0.year();
+        let s = NaiveDate::from_ymd_opt(y, n, 1)?;
+        Some((e, RangeV::one(format!("{y}-{n:02}"), s, add_months(s, 1))))
+    }
+
+    /// `the next decade`, `the next two decades`, `last decade`.
+    fn decade_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        let j = self.opt(i, "the");
+        let dir = match self.w(j) {
+            "next" | "coming" | "following" => 1,
+            "last" | "previous" | "past" => -1,
+            "this" | "current" => 0,
+            _ => return None,
+        };
+        let (k, n) = match self.count(j + 1) {
+            Some((k, n)) if self.is(k, "decades") => (k, n as i32),
+            _ => (j + 1, 1),
+        };
+        if !self.any(k, &["decade", "decades"]) {
+            return None;
+        }
+        let this = self.today.year() / 10 * 10;
+        let (s, e) = match dir {
+            1 => (this + 10, this + 10 + 10 * n),
+            -1 => (this - 10 * n, this),
+            _ => (this, this + 10),
+        };
+        let (sd, ed) = (NaiveDate::from_ymd_opt(s, 1, 1)?, NaiveDate::from_ymd_opt(e, 1, 1)?);
+        Some((k + 1, RangeV::one(format!("({},{},P{}Y)", ymd(sd), ymd(ed), e - s), sd, ed)))
+    }
+
+    /// `year to date`: this year up to today.
+    fn year_to_date_range(&self, i: usize) -> Option<(usize, RangeV)> {
+        if !(self.is(i, "year") && self.is(i + 1, "to") && self.is(i + 2, "date")) {
+            return None;
+        }
+        let t = self.today;
+        Some((i + 3, RangeV::one(format!("{}", t.year()), NaiveDate::from_ymd_opt(t.year(), 1, 1)?, t)))
     }
 
     /// `summer`, `this winter`, `next spring`.
@@ -321,7 +465,7 @@ impl Parser<'_> {
     }
 
     /// `mid-November`, `end of the month`, `beginning of 2000`, `late july`, `end of the week`.
-    fn part_of_range(&self, i: usize) -> Option<(usize, RangeV)> {
+    pub(super) fn part_of_range(&self, i: usize) -> Option<(usize, RangeV)> {
         let j = i;
         let (part, k) = match self.w(j) {
             "early" | "beginning" | "start" => ("start", j + 1),

@@ -4,8 +4,8 @@
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
-use super::date::RangeV;
 use super::lex::month_word;
+use super::range::RangeV;
 use super::value::{hms, value, ymd};
 use super::{Found, Parser};
 use crate::time::{DomainTime, TimeKind};
@@ -123,7 +123,10 @@ impl Parser<'_> {
         }
         let j = self.opt(i, "the");
         let (k, d) = self.day_number(j)?;
-        if self.any(k, &[":", "am", "pm"]) || self.is(k, "/") {
+        if self.digits(j) == 0 && self.ordinal_day(j).is_none() {
+            return None;
+        }
+        if self.any(k, &[":", "am", "pm", "o", "oclock"]) || self.is(k, "/") {
             return None;
         }
         let (k, year) = match self.year_suffix(k) {
@@ -166,6 +169,24 @@ impl Parser<'_> {
         }
         if let Some((k, y)) = self.year(i).filter(|_| self.digits(i) == 4) {
             consider(Some((k, Bound { month: 1, day: 1, year: Some(y), grain: Grain::Year })));
+        }
+        // "the end of 2008" ends where 2008 ends; "the middle of March" is the 16th
+        if let Some((k, r)) = self.part_of_range(self.opt(i, "the")) {
+            if let Some(&(s, e)) = r.spans.last() {
+                let d = match r.modifier {
+                    Some("end") => e,
+                    Some("start") => s,
+                    _ if (e - s).num_days() > 100 => NaiveDate::from_ymd_opt(s.year(), 7, 2).unwrap_or(s),
+                    _ => NaiveDate::from_ymd_opt(s.year(), s.month(), 16).unwrap_or(s),
+                };
+                let year = (!r.timex.starts_with("XXXX")).then_some(d.year());
+                consider(Some((k, Bound { month: d.month(), day: d.day(), year, grain: Grain::Month })));
+            }
+        }
+        if let Some((k, r)) = self.period_expr(i).filter(|(_, r)| r.timex.starts_with('(') && r.spans.len() == 1) {
+            if let Some(&(s, _)) = r.spans.first().filter(|_| !r.timex.contains('X')) {
+                consider(Some((k, Bound { month: s.month(), day: 1, year: Some(s.year()), grain: Grain::Month })));
+            }
         }
         if self.is(i, "now") || self.is(i, "date") && i > 0 && self.any(i - 1, &["to", "till"]) {
             let t = self.today;
@@ -222,8 +243,10 @@ impl Parser<'_> {
                 if e <= s {
                     return None;
                 }
-                let sa = if a.year.is_none() && self.is_now_bound(b) { a.timex(None) } else { ymd(s) };
-                let sb = if b.year.is_none() && self.is_now_bound(a) { b.timex(None) } else { ymd(e) };
+                let keep_a = a.year.is_none() && a.grain == Grain::Day && self.is_now_bound(b);
+                let keep_b = b.year.is_none() && b.grain == Grain::Day && self.is_now_bound(a);
+                let sa = if keep_a { a.timex(None) } else { ymd(s) };
+                let sb = if keep_b { b.timex(None) } else { ymd(e) };
                 let timex = format!("({sa},{sb},{})", unit(s, e)?);
                 Some(RangeV { timex, spans: vec![(s, e)], modifier: None, unresolved: false })
             }
@@ -247,17 +270,26 @@ impl Parser<'_> {
 
     /// Open spans: `since August`, `before 2018`, `after 3pm`, `as late as tomorrow`, `2018 or later`.
     pub(super) fn open_at(&self, i: usize) -> Option<Found> {
-        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)) {
+        if let Some(f) = self.more_less_offset_at(i).or_else(|| self.to_date_at(i)).or_else(|| self.time_or_later_at(i))
+        {
             return Some(f);
         }
         if let Some((j, open)) = self.open_prefix(i) {
+            if self.is(j, "around") {
+                let mut f = self.open_target(j + 1, open, None)?;
+                for v in &mut f.values {
+                    v.insert("Mod".into(), format!("{}-approx", open.name()).into());
+                }
+                return Some(f);
+            }
             return self.open_target(j, open, None);
         }
         // suffix forms: "2018 or later", "1/1/2016 and after", "year 2016 and greater"
         let j = self.opt(i, "year");
         let (k, _) = self.range_expr(j).map(|(k, _)| (k, ())).or_else(|| self.date_expr(j).map(|(k, _)| (k, ())))?;
-        let later =
-            (self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"])).then_some(k + 2)?;
+        let followed = self.is(k + 2, "than") || self.time_expr(k + 2).is_some();
+        let joined = self.any(k, &["or", "and"]) && self.any(k + 1, &["later", "after", "greater"]);
+        let later = (joined && !followed).then_some(k + 2)?;
         self.open_target(i, Open::Since, Some(later))
     }
 
@@ -331,6 +363,31 @@ impl Parser<'_> {
         })
     }
 
+    /// `3 pm or later`: a time and everything after it.
+    pub(super) fn time_or_later_at(&self, i: usize) -> Option<Found> {
+        let (k, t) = self.time_expr(i)?;
+        if !(self.is(k, "or") && self.is(k + 1, "later")) || self.any(k + 2, &["on", "than"]) {
+            return None;
+        }
+        let values = t
+            .candidates()
+            .iter()
+            .map(|c| {
+                let mut v = value(&c.timex(), "timerange", &[("start", hms(c.naive()))]);
+                v.insert("Mod".into(), "since".into());
+                v.insert("sourceEntity".into(), "datetimepoint".into());
+                v
+            })
+            .collect();
+        let start = self.next_occurrence(t.booking());
+        Some(Found {
+            kind: TimeKind::TimeRange,
+            end: k + 2,
+            values,
+            domain: DomainTime { start: Some(start), ..Default::default() },
+        })
+    }
+
     fn open_prefix(&self, i: usize) -> Option<(usize, Open)> {
         let w = self.w(i);
         Some(match w {
@@ -346,6 +403,8 @@ impl Parser<'_> {
             "as" if self.is(i + 1, "early") && self.is(i + 2, "as") => (i + 3, Open::Since),
             "as" if self.is(i + 1, "late") && self.is(i + 2, "as") => (i + 3, Open::Until),
             "any" if self.is(i + 1, "time") && self.is(i + 2, "from") => (i + 3, Open::Since),
+            ">" if self.is(i + 1, "=") => (i + 2, Open::Since),
+            "<" if self.is(i + 1, "=") => (i + 2, Open::Until),
             _ => return None,
         })
     }
@@ -353,7 +412,13 @@ impl Parser<'_> {
     /// The open span over what follows `i` (or over `i..end` when the modifier came after).
     fn open_target(&self, i: usize, open: Open, end: Option<usize>) -> Option<Found> {
         let mut best: Option<Found> = None;
-        let j = if self.is(i, "the") && self.is(i + 1, "year") { i + 2 } else { i };
+        let j = if self.is(i, "the") && self.is(i + 1, "year") {
+            i + 2
+        } else if self.is(i, "the") && !self.any(i + 1, &["week", "month", "year", "weekend", "day"]) {
+            i + 1
+        } else {
+            i
+        };
         if let Some((k, r)) = self.range_expr(j) {
             best = Some(self.open_range(end.unwrap_or(k), open, &r));
         }

@@ -150,6 +150,21 @@ fn words_that_are_not_dates() {
     }
 }
 
+#[test]
+fn far_off_lengths_do_not_overflow() {
+    for text in [
+        "in 999999999 years",
+        "999999999.5 years ago",
+        "within 999999999 hours",
+        "999999999 days from tomorrow",
+        "next 999 years",
+        "the next 999 decades",
+        "in 999999999.5 minutes",
+    ] {
+        let _ = parse(text, at(THU));
+    }
+}
+
 proptest! {
     #[test]
     fn spans_are_in_bounds_and_disjoint(text in "\\PC{0,60}") {
