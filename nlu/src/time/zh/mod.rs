@@ -22,6 +22,7 @@ mod duration;
 mod range;
 mod resolve;
 mod scan;
+mod written;
 
 use chrono::{NaiveDateTime, NaiveTime};
 
