@@ -178,6 +178,11 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime) -> Option<Resolved> {
             date_range(a, &DateTerm::Exact(last), reference.date())
         }
         (Term::Date(DateTerm::NthWeekday(n)), Term::Date(b)) => nth_weekday_range(n, b, reference.date()),
+        (Term::Date(DateTerm::Weekday(w)), Term::Date(b @ DateTerm::Weekday(_))) => {
+            // `周一到周五`: from the next such weekday.
+            let first = resolve::day_candidates(&DateTerm::Weekday(*w), reference.date()).booking?;
+            range(&Term::Date(DateTerm::Exact(first)), &Term::Date(b.clone()), reference)
+        }
         (Term::Date(a), Term::Date(b)) => date_range(a, b, reference.date()),
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
         (Term::DateTime(d, a), Term::Time(b)) => datetime_range(d, a, None, b, reference),
@@ -349,8 +354,10 @@ fn clock_seconds(a: NaiveTime, b: NaiveTime) -> i64 {
 /// (start hour, end hour) readings of a clock range, as Recognizers lists them.
 fn hour_readings(a: &Clock, b: &Clock) -> Vec<(u32, u32)> {
     if a.is_ambiguous() && b.is_ambiguous() {
+        // Morning and evening readings; `10点到12点` ends at noon in the morning one.
         let (x, y) = (a.hour % 12, b.hour % 12);
-        vec![(x, y), (x + 12, y + 12)]
+        let morning_end = if b.hour == 12 && x > 0 { 12 } else { y };
+        vec![(x, morning_end), (x + 12, (y + 12) % 24)]
     } else {
         let h = a.hour24();
         vec![(h, end_hour(b, h))]

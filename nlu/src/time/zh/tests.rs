@@ -93,6 +93,11 @@ fn weekday_ranges_and_weekend_times() {
     assert_eq!(e.domain.date, Some(day("2026-03-09")));
     assert_eq!(one("周末上午来").domain.start, Some(at("2026-03-07T09:00")));
     assert_eq!(one("周三下午2:30-4:30").domain.end, Some(at("2026-03-11T16:30")));
+    let e = one("周一到周五都行");
+    assert_eq!((e.text.as_str(), e.domain.date), ("周一到周五", Some(day("2026-03-09"))));
+    let e = one("十点到十二点");
+    assert_eq!(e.domain.duration_minutes, Some(120));
+    assert_eq!(e.values[0].get("timex").and_then(|v| v.as_str()), Some("(T10,T12,PT2H)"));
 }
 
 #[test]
