@@ -11,7 +11,7 @@
 //! - traditional characters of the domain vocabulary become simplified
 //!   (`掃`→`扫`, `點`→`点`, `週`→`周`, `臺`→`台`…);
 //! - whitespace runs collapse to one space, and whitespace next to a Chinese
-//!   character is dropped (`6 天` → `6天`), which keeps `8:00 a.m.` readable;
+//!   character is dropped (`4 天` → `4天`), which keeps `9:00 a.m.` readable;
 //! - Chinese numerals become ASCII digits where they are numbers
 //!   (see "Numerals" below).
 //!
@@ -451,10 +451,10 @@ mod tests {
         assert_eq!(norm("一百零五"), "105");
         assert_eq!(norm("一万五"), "15000");
         assert_eq!(norm("二零零四年"), "2004年");
-        assert_eq!(norm("〇八年"), "08年");
+        assert_eq!(norm("〇六年"), "06年");
         assert_eq!(norm("零点"), "0点");
         assert_eq!(norm("一个小时"), "1个小时");
-        assert_eq!(norm("早上五到六点"), "早上5到6点");
+        assert_eq!(norm("早上七到八点"), "早上7到8点");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Date expressions: their types, and the relative ones (`今天`, `下周三`, `下个月5号`, `上半年`, `下个季度`);
-//! the written ones (`2016年11月`, `3月5日`, `九十年代`) are read in `written`.
+//! the written ones (`2016年11月`, `3月5日`, `八十年代`) are read in `written`.
 
 use chrono::{Datelike, Duration, NaiveDate};
 
@@ -31,13 +31,13 @@ pub enum Period {
     YearToDate(i32, NaiveDate),
     /// A calendar week (Monday to the next Monday), or its weekend.
     Week { monday: NaiveDate, weekend: bool },
-    /// The n-th week of a month of no particular year (`十月的第一周`).
+    /// The n-th week of a month of no particular year (`九月的第二周`).
     MonthWeek { month: u32, week: u32 },
     /// Explicit bounds (end exclusive) with their timex.
     Span { start: NaiveDate, end: NaiveDate, timex: String },
-    /// A decade; `century` unknown for `九十年代`.
+    /// A decade; `century` unknown for `八十年代`.
     Decade { century: Option<i32>, decade: i32 },
-    /// A span that Recognizers leaves unresolved (`今年夏天`).
+    /// A span that Recognizers leaves unresolved (`今年秋天`).
     Unresolved(String),
 }
 
@@ -79,11 +79,11 @@ impl NthWeekday {
 pub enum DateTerm {
     /// As written (possibly without a year or month).
     Spec(Spec),
-    /// A day resolved against the reference (`今天`, `下周三`, `本月十日`).
+    /// A day resolved against the reference (`今天`, `下周三`, `本月八日`).
     Exact(NaiveDate),
     /// A weekday of no particular week (`周三`).
     Weekday(u32),
-    /// The n-th (or last) weekday of a month of no particular year (`四月的最后一个星期一`).
+    /// The n-th (or last) weekday of a month of no particular year (`五月的最后一个星期五`).
     NthWeekday(NthWeekday),
     /// A span of days.
     Period(Period),
@@ -154,7 +154,7 @@ pub fn date_term(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usi
     Some((term, end))
 }
 
-/// Skips `,星期一` after a day (`10月12号,星期一`).
+/// Skips `,星期一` after a day (`6月3号,星期二`).
 fn weekday_after_day(t: &Text, end: usize, term: &DateTerm) -> usize {
     if !matches!(term, DateTerm::Spec(s) if s.day.is_some()) {
         return end;
@@ -190,7 +190,7 @@ const WEEK_PREFIXES: &[(&str, i64)] = &[
     ("上上个", -2),
 ];
 
-/// `下周三`, `这周六`, `上上个周末`, `下下周`, `周三`, `周末`.
+/// `下周三`, `这周六`, `上上个周末`, `上上周`, `周三`, `周末`.
 fn relative_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
     let (offset, i) = match t.longest(at, WEEK_PREFIXES) {
         Some((k, end)) => (Some(WEEK_PREFIXES[k].1), end),
@@ -230,7 +230,7 @@ const MONTH_WORDS: &[(&str, i32)] = &[
     ("月", 0),
 ];
 
-/// `本月十日`, `下个月5号`, `上个月`, `月底`, `下个月底`.
+/// `本月八日`, `下个月5号`, `上个月`, `月底`, `下个月底`.
 fn relative_month(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
     let (k, i) = t.longest(at, MONTH_WORDS)?;
     let first = first_of_month_offset(today, MONTH_WORDS[k].1)?;
@@ -263,7 +263,7 @@ pub(super) fn day_of_month(t: &Text, at: usize) -> Option<(u32, usize)> {
     (n <= 2 && (1..=31).contains(&day) && !place).then_some((day, end))
 }
 
-/// `上半月`, `下半月`, `上半周`, `下半周` of the current month or week.
+/// `上半月`, `下半月`, `上半周`, `下半周` (and the halves of this year) of the current month or week.
 fn half_of_month_or_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
     const WORDS: &[&str] =
         &["上半月", "下半月", "上半周", "下半周", "上个半年", "下个半年", "上半年", "下半年", "前半年", "后半年"];
@@ -350,6 +350,6 @@ mod tests {
         assert!(term("888-000-9999", today).is_none());
         assert!(term("12号", today).is_none());
         assert!(term("3号楼", today).is_none());
-        assert_eq!(term("国庆节", today), Some((spec(None, Some(10), Some(1)), 3)));
+        assert_eq!(term("国庆节后", today), Some((spec(None, Some(10), Some(1)), 3)));
     }
 }

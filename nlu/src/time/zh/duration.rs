@@ -1,4 +1,4 @@
-//! Lengths of time: `3个小时`, `半小时`, `两天`, `一周`, `三年半`, `8天又20个小时`.
+//! Lengths of time: `3个小时`, `半小时`, `两天`, `一周`, `两年半`, `8天又20个小时`.
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -90,7 +90,7 @@ impl Dur {
         self.amounts[unit as usize] += n;
     }
 
-    /// Whether more than one unit is used (`8天20小时`).
+    /// Whether more than one unit is used (`2天5小时`).
     pub fn is_compound(&self) -> bool {
         self.amounts.iter().filter(|n| **n != 0.0).count() > 1
     }
@@ -161,7 +161,7 @@ pub fn duration(t: &Text, at: usize) -> Option<(Dur, usize)> {
     (groups > 0).then_some((dur, end))
 }
 
-/// One `number unit` group: `3个小时`, `半个月`, `三年半`, `1个半小时`.
+/// One `number unit` group: `3个小时`, `半个月`, `两年半`, `1个半小时`.
 fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
     let (n, i) = match t.lit(at, "半") {
         Some(e) => (0.5, e),
@@ -193,7 +193,7 @@ fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
         return None; // `18周岁` is an age
     }
     let mut n = n + extra;
-    // `三年半`, `一年半` (not `2天半小时`).
+    // `两年半`, `五年半` (not `2天半小时`).
     if n != 0.5 && t.is(end, '半') && !matches!(t.at(end + 1), Some('小' | '个' | '天' | '年' | '月' | '钟')) {
         n += 0.5;
         end += 1;

@@ -1,5 +1,5 @@
-//! Ranges (`下午2点到4点`, `从一月十日到十二日`, `2015年和2018年之间`) and modifiers
-//! (`2018年以前`, `自2016年9月1日起`, `2010-01-01之后`, `下午三点之前`).
+//! Ranges (`下午2点到4点`, `从三月二日到九日`, `2020年和2023年之间`) and modifiers
+//! (`2021年以前`, `自2024年5月1日起`, `2022-03-01之后`, `下午四点之前`).
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -135,7 +135,7 @@ fn connector(t: &Text, at: usize) -> Option<usize> {
     Some(t.skip_spaces(e))
 }
 
-/// `1995-1997年`, `早上五到六点`: a bare number that takes the unit of the term after it.
+/// `2001-2004年`, `早上七到八点`: a bare number that takes the unit of the term after it.
 fn bare_number_range(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     let (part, i) = match super::clock::part(t, at, false) {
         Some((p, e)) => (Some(p), e),
@@ -187,7 +187,7 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime) -> Option<Resolved> {
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
         (Term::DateTime(d, a), Term::Time(b)) => datetime_range(d, a, None, b, reference),
         (Term::Time(a), Term::DateTime(d, b)) => {
-            // `2点-明天4点`: the start is today.
+            // `3点-明天5点`: the start is today.
             datetime_range(&DateTerm::Exact(reference.date()), a, Some(d), b, reference)
         }
         (Term::DateTime(d1, a), Term::DateTime(d2, b)) => datetime_range(d1, a, Some(d2), b, reference),
@@ -235,7 +235,7 @@ fn grain_span(a: NaiveDate, b: NaiveDate, grain: Grain) -> String {
     }
 }
 
-/// `从一月十日到十二日`, `1995-1997年`, `三月到五月`, `2019年6月1日-6月30日`.
+/// `从三月二日到九日`, `2001-2004年`, `六月到八月`, `2024年3月1日-3月15日`.
 fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> {
     let sa = as_spec(a)?;
     let mut sb = as_spec(b)?;
@@ -298,7 +298,7 @@ fn day_years(bounds: impl Fn(i32) -> Option<(NaiveDate, NaiveDate)>, today: Naiv
     years
 }
 
-/// `从四月的最后一个星期一到十月一日`.
+/// `从五月的最后一个星期五到九月一日`.
 fn nth_weekday_range(n: &NthWeekday, b: &DateTerm, today: NaiveDate) -> Option<Resolved> {
     let sb = as_spec(b).filter(|s| s.year.is_none() && s.month.is_some() && s.day.is_some())?;
     let wraps = sb.month < Some(n.month);
@@ -364,7 +364,7 @@ fn hour_readings(a: &Clock, b: &Clock) -> Vec<(u32, u32)> {
     }
 }
 
-/// `下午2点到4点`, `17:55:23-18:33:02`, `5:00到6:00`.
+/// `下午2点到4点`, `09:15:30-10:05:00`, `7:00到8:00`.
 fn time_range(a: &Clock, b: &Clock, reference: NaiveDateTime) -> Resolved {
     let values = hour_readings(a, b)
         .into_iter()
@@ -389,7 +389,7 @@ fn span_domain(start: NaiveDateTime, end: NaiveDateTime) -> DomainTime {
     DomainTime { start: Some(start), end: Some(end), duration_minutes: minutes, ..DomainTime::default() }
 }
 
-/// `明天上午10点到12点`, `从昨天下午两点到明天四点`, `1月15号4点和2月3号9点之间`.
+/// `明天上午10点到12点`, `从今天下午三点到后天五点`, `3月2号9点和3月4号6点之间`.
 fn datetime_range(
     d1: &DateTerm,
     a: &Clock,
@@ -446,7 +446,7 @@ fn datetime_range_value(timex: &str, s: NaiveDateTime, e: NaiveDateTime) -> serd
     value_map(&[("timex", timex), ("type", "datetimerange"), ("start", &fmt_datetime(s)), ("end", &fmt_datetime(e))])
 }
 
-/// A span between two moments relative to now (`之后5分钟`, `上个小时`).
+/// A span between two moments relative to now (`之后10分钟`, `下个小时`).
 pub fn moment_span(a: NaiveDateTime, b: NaiveDateTime, duration_timex: &str) -> Resolved {
     let timex = format!("({},{},{duration_timex})", timex_datetime_full(a), timex_datetime_full(b));
     Resolved {
@@ -456,14 +456,14 @@ pub fn moment_span(a: NaiveDateTime, b: NaiveDateTime, duration_timex: &str) -> 
     }
 }
 
-/// A span of days relative to today (`过去十年`, `前1周`).
+/// A span of days relative to today (`过去五年`, `前2周`).
 pub fn day_span(a: NaiveDate, b: NaiveDate, duration_timex: &str) -> Resolved {
     let timex = format!("({},{},{duration_timex})", fmt_date(a), fmt_date(b));
     let domain = DomainTime { date: Some(a), ..DomainTime::default() };
     Resolved { kind: TimeKind::DateRange, values: vec![range_value(&timex, a, b)], domain }
 }
 
-/// Resolves a modified term (`2018年以前`, `下午三点之前`, `2015-01-01及以后`).
+/// Resolves a modified term (`2021年以前`, `下午四点之前`, `2023-06-01及以后`).
 fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
     let today = reference.date();
     let bound_key = if matches!(m, Mod::Before | Mod::Until) { "end" } else { "start" };

@@ -1,6 +1,6 @@
-//! Dates as written: years (`2016年`, `08年`, `明年`, `康熙三年`), months and days
+//! Dates as written: years (`2016年`, `06年`, `明年`, `康熙三年`), months and days
 //! (`3月5日`, `正月初一`, `八月十五`), what follows a year (`上半年`, `第一季度`,
-//! `的前2周`), numeric dates (`2010/01/29`, `13.5.2015`), holidays and decades.
+//! `的前2周`), numeric dates (`2024/03/18`, `21.6.2024`), holidays and decades.
 
 use chrono::{Datelike, Duration, NaiveDate};
 
@@ -39,7 +39,7 @@ const ERAS: &[(&str, i32)] = &[
 /// Relative year words.
 const YEAR_WORDS: &[(&str, i32)] = &[("今年", 0), ("明年", 1), ("去年", -1), ("前年", -2), ("后年", 2)];
 
-/// A year: `2016年`, `08年`, `明年`, `康熙三年`: (year, relative word?, end).
+/// A year: `2016年`, `06年`, `明年`, `康熙三年`: (year, relative word?, end).
 fn year(t: &Text, at: usize, today: NaiveDate) -> Option<(i32, bool, usize)> {
     if let Some((k, end)) = t.longest(at, YEAR_WORDS) {
         return Some((today.year() + YEAR_WORDS[k].1, true, end));
@@ -74,7 +74,7 @@ fn month(t: &Text, at: usize) -> Option<(u32, bool, usize)> {
         return Some((12, true, end));
     }
     if let Some(end) = t.lit(at, "大年") {
-        // `大年初一`, `大年三十`: only with a day (checked by the caller).
+        // `大年初一`, `大年初五`: only with a day (checked by the caller).
         return Some((1, true, end));
     }
     let (m, i, n) = t.digits(at)?;
@@ -102,7 +102,7 @@ fn day_after_month(t: &Text, at: usize) -> Option<(u32, bool, usize)> {
     ((1..=31).contains(&d) && !glued).then_some((d, false, end))
 }
 
-/// Dates built on a year, a month or a day: `2016年11月`, `3月5日`, `29日`, `明年下半年`, `农历…`.
+/// Dates built on a year, a month or a day: `2016年11月`, `3月5日`, `27日`, `后年上半年`, `农历…`.
 pub(super) fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
     let (lunar_prefix, at) = match t.lit(at, "农历") {
         Some(e) => (true, e),
@@ -165,7 +165,7 @@ pub(super) fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateT
         }
         return Some((DateTerm::Spec(spec), i));
     }
-    // A day alone: `29日`; `12号` alone is too often not a date (a house number), so it needs company.
+    // A day alone: `27日`; `15号` alone is too often not a date (a house number), so it needs company.
     let (d, end) = day_of_month(t, at)?;
     let lone_hao =
         t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c));
@@ -233,7 +233,7 @@ fn year_part(t: &Text, at: usize, y: i32) -> Option<(DateTerm, usize)> {
     Some((span(start, stop, format!("({},{},{code})", fmt_date(start), fmt_date(stop))), end))
 }
 
-/// `十月的第一周`.
+/// `九月的第二周`.
 fn month_week(t: &Text, at: usize, month: u32) -> Option<(DateTerm, usize)> {
     let i = t.lit(at, "的").unwrap_or(at);
     let i = t.lit(i, "第")?;
@@ -251,8 +251,8 @@ fn full_year(y: u32, digits: usize) -> u32 {
     }
 }
 
-/// Numeric dates: year first (`2010/01/29`, `2010.01.29`, `2012-01-01`, `2010 01 29`, `12-11-10`,
-/// `27-7-3`), day first (`1/2/2020`, `13.5.2015`, `3-7-07`, `05/05/89`), or month/day (`12/1`).
+/// Numeric dates: year first (`2024/03/18`, `2024.03.18`, `2012-01-01`, `2024 03 18`, `24-03-18`,
+/// `24-3-8`), day first (`5/6/2024`, `21.6.2024`, `8-9-06`, `09/11/93`), or month/day (`12/1`).
 /// Dots need a four-digit year (`1.5.2` is a version), spaces a leading one.
 pub(super) fn numeric_date(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
     let (a, i, na) = t.digits(at)?;
@@ -325,7 +325,7 @@ pub(super) fn holiday(t: &Text, at: usize) -> Option<(DateTerm, usize)> {
     Some((DateTerm::Spec(Spec { month: Some(month), day: Some(day), lunar, ..Spec::default() }), end))
 }
 
-/// `九十年代`, `十九世纪七十年代`, `上世纪90年代`.
+/// `八十年代`, `二十世纪八十年代`, `上世纪80年代`.
 pub(super) fn decade(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
     let current = today.year().div_euclid(100) + 1;
     let century_digits = t.digits(at).filter(|(c, _, _)| (1..=30).contains(c));
