@@ -275,9 +275,24 @@ fn span_from_now(dur: &duration::Dur, forward: bool, reference: NaiveDateTime) -
     Some(range::day_span(a.date(), b.date(), &dur.timex()))
 }
 
+/// `每2周`, `每3天`: every n units (`P2W`).
+fn every_n(t: &Text, at: usize) -> Option<(usize, Resolved)> {
+    if !t.at(at).is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (dur, end) = duration::duration(t, at).filter(|(d, _)| !d.is_compound())?;
+    let timex = dur.timex();
+    let values = vec![value_map(&[("timex", &timex), ("type", "set"), ("value", "not resolved")])];
+    let domain = DomainTime { recurring: Some(timex), ..DomainTime::default() };
+    Some((end, Resolved { kind: TimeKind::Set, values, domain }))
+}
+
 /// Recurring times: `每天`, `每周`, `每个月`, `每年`, `每周二`, `每周六上午`, `每周二下午七点`.
 fn recurring(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     let i = t.lit(at, "每")?;
+    if let Some(found) = every_n(t, i) {
+        return Some(found);
+    }
     let i = t.lit(i, "个").unwrap_or(i);
     let (base, mut end) = if let Some(e) = t.lit(i, "周末") {
         ("XXXX-WXX-WE".to_string(), e)
@@ -289,7 +304,11 @@ fn recurring(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     } else if let Some((_, e)) = t.longest(i, &["天", "日"]) {
         ("P1D".to_string(), e)
     } else if let Some(e) = t.lit(i, "月") {
-        ("P1M".to_string(), e)
+        // `每月1号` → `XXXX-XX-01`.
+        match t.digits(e).and_then(|(d, de, _)| t.longest(de, &["号", "日"]).map(|(_, x)| (d, x))) {
+            Some((d @ 1..=31, x)) => (format!("XXXX-XX-{d:02}"), x),
+            _ => ("P1M".to_string(), e),
+        }
     } else if let Some(e) = t.lit(i, "年") {
         ("P1Y".to_string(), e)
     } else {

@@ -100,12 +100,19 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         }
     }
     let suffix = t.longest(t.skip_spaces(j), SUFFIXES).map(|(k, e)| (SUFFIXES[k].1, e)).or_else(|| {
+        // A bare `前`/`后` after a year (`2015年前`) or a clock time (`九点前到`); after a day it
+        // would swallow `前天`/`后天`.
         let year_only = matches!(&t1, Term::Date(DateTerm::Spec(Spec { year: Some(_), month: None, day: None, .. })));
-        let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only)?;
+        let clock = matches!(&t1, Term::Time(_) | Term::DateTime(..));
+        let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only || clock)?;
+        if clock && t.is(e, '天') {
+            return None;
+        }
         Some((if k == 0 { Mod::Before } else { Mod::After }, e))
     });
     let (m, end) = match (prefix, suffix) {
         (None, Some((m, e))) => (m, e),
+        (None, None) if is_lone_day_number(t, &t1, j) => return None,
         (None, None) => return Some((j, resolve_term(&t1, reference))),
         (Some(Prefix::From | Prefix::Since), Some((Mod::Since, e))) if prefix_opens_clause(t, at, &t1, e) => {
             (Mod::Since, e)
@@ -114,8 +121,11 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         (Some(Prefix::Before), None) => (Mod::Before, j),
         _ => return None,
     };
-    let r = modified(&t1, m, reference)?;
-    Some((end, r))
+    match modified(&t1, m, reference) {
+        Some(r) => Some((end, r)),
+        None if prefix.is_none() => Some((j, resolve_term(&t1, reference))),
+        None => None,
+    }
 }
 
 /// Whether `从`/`自` at `at` belongs to a `…开始`/`…起` expression: Recognizers keeps it when it
@@ -126,6 +136,13 @@ fn prefix_opens_clause(t: &Text, at: usize, term: &Term, end: usize) -> bool {
         return false;
     }
     at.checked_sub(1).and_then(|p| t.at(p)).is_none_or(|c| "或在、,，;；。 ".contains(c))
+}
+
+/// `15号` alone at the end of a clause is too often a number (a house, a seat) to be a date;
+/// with company (`15号上午`, `15号来`, `15号到20号`) it is one.
+fn is_lone_day_number(t: &Text, term: &Term, end: usize) -> bool {
+    let day_only = matches!(term, Term::Date(DateTerm::Spec(Spec { year: None, month: None, day: Some(_), .. })));
+    day_only && t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c))
 }
 
 /// A range connector after a term (spaces allowed around `-`): the position after it.
@@ -182,6 +199,12 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime) -> Option<Resolved> {
             // `周一到周五`: from the next such weekday.
             let first = resolve::day_candidates(&DateTerm::Weekday(*w), reference.date()).booking?;
             range(&Term::Date(DateTerm::Exact(first)), &Term::Date(b.clone()), reference)
+        }
+        (Term::Date(DateTerm::Spec(a)), Term::Date(DateTerm::Spec(b))) if a.month.is_none() && a.year.is_none() => {
+            // `15号到20号`: days of the month the start falls in next.
+            let first = resolve::day_candidates(&DateTerm::Spec(*a), reference.date()).booking?;
+            let last = Spec { year: Some(first.year()), month: b.month.or(Some(first.month())), ..*b };
+            date_range(&DateTerm::Exact(first), &DateTerm::Spec(last), reference.date())
         }
         (Term::Date(a), Term::Date(b)) => date_range(a, b, reference.date()),
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
@@ -463,6 +486,14 @@ pub fn day_span(a: NaiveDate, b: NaiveDate, duration_timex: &str) -> Resolved {
     Resolved { kind: TimeKind::DateRange, values: vec![range_value(&timex, a, b)], domain }
 }
 
+/// A booking bound: `九点前` ends at 09:00, `九点以后` starts then.
+fn bound_domain(moment: Option<NaiveDateTime>, m: Mod) -> DomainTime {
+    match m {
+        Mod::Before | Mod::Until => DomainTime { end: moment, ..DomainTime::default() },
+        Mod::After | Mod::Since => DomainTime { start: moment, ..DomainTime::default() },
+    }
+}
+
 /// Resolves a modified term (`2021年以前`, `下午四点之前`, `2023-06-01及以后`).
 fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
     let today = reference.date();
@@ -483,16 +514,10 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
         }
         Term::Date(d) if d.is_day() => {
             let c = day_candidates(d, today);
-            let day = match c.days.as_slice() {
-                [one] => *one,
-                _ => return None,
-            };
-            let values = vec![entry(&c.timex, "daterange", "datetimepoint", &fmt_date(day))];
-            Some(Resolved {
-                kind: TimeKind::DateRange,
-                values,
-                domain: DomainTime { date: Some(day), ..DomainTime::default() },
-            })
+            let values =
+                c.days.iter().map(|day| entry(&c.timex, "daterange", "datetimepoint", &fmt_date(*day))).collect();
+            let domain = DomainTime { date: c.booking, ..DomainTime::default() };
+            Some(Resolved { kind: TimeKind::DateRange, values, domain })
         }
         Term::Time(c) => {
             let values = clock_hours(c)
@@ -502,24 +527,20 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
             let mut r = resolve::time(c, reference);
             r.kind = TimeKind::TimeRange;
             r.values = values;
+            r.domain = bound_domain(r.domain.start, m);
             Some(r)
         }
         Term::DateTime(d, c) => {
             let days = day_candidates(d, today);
-            let day = match days.days.as_slice() {
-                [one] => *one,
-                _ => return None,
-            };
             let h = c.hour24();
             let timex = format!("{}{}", days.timex, c.timex_at(h));
-            let values =
-                vec![entry(&timex, "datetimerange", "datetimepoint", &fmt_datetime(day.and_time(c.time_at(h))))];
-            let start = Some(day.and_time(c.time_at(c.booking_hour())));
-            Some(Resolved {
-                kind: TimeKind::DateTimeRange,
-                values,
-                domain: DomainTime { start, ..DomainTime::default() },
-            })
+            let values = days
+                .days
+                .iter()
+                .map(|day| entry(&timex, "datetimerange", "datetimepoint", &fmt_datetime(day.and_time(c.time_at(h)))))
+                .collect();
+            let moment = days.booking.map(|day| day.and_time(c.time_at(c.booking_hour())));
+            Some(Resolved { kind: TimeKind::DateTimeRange, values, domain: bound_domain(moment, m) })
         }
         _ => None,
     }

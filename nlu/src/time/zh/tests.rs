@@ -95,6 +95,13 @@ fn weekday_ranges_and_weekend_times() {
     assert_eq!(one("周三下午2:30-4:30").domain.end, Some(at("2026-03-11T16:30")));
     let e = one("周一到周五都行");
     assert_eq!((e.text.as_str(), e.domain.date), ("周一到周五", Some(day("2026-03-09"))));
+    let e = one("15号到20号都在家");
+    assert_eq!((e.kind, e.domain.date), (TimeKind::DateRange, Some(day("2026-03-15"))));
+    assert_eq!(one("九点前到").domain.end, Some(at("2026-03-06T09:00")));
+    assert_eq!(one("每月1号").domain.recurring.as_deref(), Some("XXXX-XX-01"));
+    assert_eq!(one("每两周一次").domain.recurring.as_deref(), Some("P2W"));
+    assert_eq!(one("下周二10点来修空调").domain.start, Some(at("2026-03-10T10:00")));
+    assert_eq!(one("周五晚上七点以后").domain.start, Some(at("2026-03-06T19:00")));
     let e = one("十点到十二点");
     assert_eq!(e.domain.duration_minutes, Some(120));
     assert_eq!(e.values[0].get("timex").and_then(|v| v.as_str()), Some("(T10,T12,PT2H)"));
@@ -138,6 +145,7 @@ fn words_that_are_not_times() {
         "一定要干净",
         "十分感谢",
         "我家3号楼",
+        "座位是15号",
         "三室一厅",
         "一百二十块",
     ] {

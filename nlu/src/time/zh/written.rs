@@ -165,11 +165,9 @@ pub(super) fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateT
         }
         return Some((DateTerm::Spec(spec), i));
     }
-    // A day alone: `27日`; `15号` alone is too often not a date (a house number), so it needs company.
+    // A day alone: `27日`, `15号` (see `range::is_lone_day_number` for when it is not a date).
     let (d, end) = day_of_month(t, at)?;
-    let lone_hao =
-        t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c));
-    (!lone_hao && !lunar_prefix).then_some((DateTerm::Spec(Spec { day: Some(d), ..Spec::default() }), end))
+    (!lunar_prefix).then_some((DateTerm::Spec(Spec { day: Some(d), ..Spec::default() }), end))
 }
 
 /// What follows a year: halves, seasons, the n-th week or month, the first or last n weeks/months/days.
