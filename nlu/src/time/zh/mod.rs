@@ -15,6 +15,13 @@
 //! Each is resolved twice (`resolve`, `range`): the Recognizers-Text values
 //! and the booking conventions of DESIGN.md §3. Spans are mapped back to the
 //! original text through the normalizer's offset map.
+//!
+//! Booking resolution, beyond DESIGN.md §3: a date without a year, a weekday
+//! without a week (`周三`) and a holiday take the next one on or after today; a
+//! span of days (`下周`, `下个月`, `15号到20号`) gives its first day as `date`;
+//! `九点前` sets `end`, `九点以后` sets `start`; `凌晨` defaults to 05:00 and
+//! `夜里` to 22:00; lunar dates (`正月初一`, `中秋节`) get no booking day, as
+//! there is no lunar calendar here.
 
 mod clock;
 mod date;
