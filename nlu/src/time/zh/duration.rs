@@ -74,6 +74,7 @@ const UNIT_WORDS: &[(&str, Unit, bool)] = &[
     ("钟头", Unit::Hour, true),
     ("时", Unit::Hour, false),
     ("分钟", Unit::Minute, true),
+    ("刻钟", Unit::Minute, true),
     ("分", Unit::Minute, false),
     ("秒钟", Unit::Second, true),
     ("秒", Unit::Second, true),
@@ -193,6 +194,9 @@ fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
         return None; // `18周岁` is an age
     }
     let mut n = n + extra;
+    if UNIT_WORDS[k].0 == "刻钟" {
+        n *= 15.0; // a quarter of an hour
+    }
     // `两年半`, `五年半` (not `2天半小时`).
     if n != 0.5 && t.is(end, '半') && !matches!(t.at(end + 1), Some('小' | '个' | '天' | '年' | '月' | '钟')) {
         n += 0.5;
@@ -221,5 +225,6 @@ mod tests {
         assert_eq!(timex("8天又20个小时"), Some(("P8DT20H".into(), 8)));
         assert_eq!(timex("2天又1个月"), Some(("P1M2D".into(), 6)));
         assert_eq!(timex("20时"), None);
+        assert_eq!(timex("1刻钟"), Some(("PT15M".into(), 3)));
     }
 }
