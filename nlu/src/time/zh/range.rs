@@ -82,34 +82,10 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         return Some(found);
     }
     let (t1, j) = term(t, i, reference)?;
-    if let Some(k) = connector(t, j) {
-        if let Some((t2, e)) = term(t, k, reference) {
-            if let Some(r) = range(&t1, &t2, reference) {
-                let e = t.longest(e, &["之间", "间"]).map_or(e, |(_, x)| x);
-                return Some((e, r));
-            }
-        }
+    if let Some(found) = joined(t, &t1, j, reference) {
+        return Some(found);
     }
-    if let Some((_, k)) = t.longest(j, &["和", "与"]) {
-        if let Some((t2, e)) = term(t, k, reference) {
-            if let Some((_, e)) = t.longest(e, &["之间", "间"]) {
-                if let Some(r) = range(&t1, &t2, reference) {
-                    return Some((e, r));
-                }
-            }
-        }
-    }
-    let suffix = t.longest(t.skip_spaces(j), SUFFIXES).map(|(k, e)| (SUFFIXES[k].1, e)).or_else(|| {
-        // A bare `前`/`后` after a year (`2015年前`) or a clock time (`九点前到`); after a day it
-        // would swallow `前天`/`后天`.
-        let year_only = matches!(&t1, Term::Date(DateTerm::Spec(Spec { year: Some(_), month: None, day: None, .. })));
-        let clock = matches!(&t1, Term::Time(_) | Term::DateTime(..));
-        let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only || clock)?;
-        if clock && t.is(e, '天') {
-            return None;
-        }
-        Some((if k == 0 { Mod::Before } else { Mod::After }, e))
-    });
+    let suffix = modifier_after(t, &t1, j);
     let (m, end) = match (prefix, suffix) {
         (None, Some((m, e))) => (m, e),
         (None, None) if is_lone_day_number(t, &t1, j) => return None,
@@ -126,6 +102,36 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         None if prefix.is_none() => Some((j, resolve_term(&t1, reference))),
         None => None,
     }
+}
+
+/// `t1` joined to a second term ending at `j`: `…到…`, `…-…`, `…和…之间`.
+fn joined(t: &Text, t1: &Term, j: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    if let Some((t2, e)) = connector(t, j).and_then(|k| term(t, k, reference)) {
+        if let Some(r) = range(t1, &t2, reference) {
+            let e = t.longest(e, &["之间", "间"]).map_or(e, |(_, x)| x);
+            return Some((e, r));
+        }
+    }
+    let (_, k) = t.longest(j, &["和", "与"])?;
+    let (t2, e) = term(t, k, reference)?;
+    let (_, e) = t.longest(e, &["之间", "间"])?;
+    range(t1, &t2, reference).map(|r| (e, r))
+}
+
+/// A modifier after a term ending at `j`: (modifier, end).
+fn modifier_after(t: &Text, t1: &Term, j: usize) -> Option<(Mod, usize)> {
+    if let Some((k, e)) = t.longest(t.skip_spaces(j), SUFFIXES) {
+        return Some((SUFFIXES[k].1, e));
+    }
+    // A bare `前`/`后` after a year (`2015年前`) or a clock time (`九点前到`); after a day it
+    // would swallow `前天`/`后天`.
+    let year_only = matches!(t1, Term::Date(DateTerm::Spec(Spec { year: Some(_), month: None, day: None, .. })));
+    let clock = matches!(t1, Term::Time(_) | Term::DateTime(..));
+    let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only || clock)?;
+    if clock && t.is(e, '天') {
+        return None;
+    }
+    Some((if k == 0 { Mod::Before } else { Mod::After }, e))
 }
 
 /// Whether `从`/`自` at `at` belongs to a `…开始`/`…起` expression: Recognizers keeps it when it
