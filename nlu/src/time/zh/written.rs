@@ -104,70 +104,85 @@ fn day_after_month(t: &Text, at: usize) -> Option<(u32, bool, usize)> {
 
 /// Dates built on a year, a month or a day: `2016年11月`, `3月5日`, `27日`, `后年上半年`, `农历…`.
 pub(super) fn year_based(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usize)> {
-    let (lunar_prefix, at) = match t.lit(at, "农历") {
+    let (lunar_prefix, start) = match t.lit(at, "农历") {
         Some(e) => (true, e),
         None => (false, at),
     };
     let mut spec = Spec { lunar: lunar_prefix, ..Spec::default() };
-    let mut i = at;
+    let mut i = start;
     let mut relative_year = false;
     if let Some((y, relative, end)) = year(t, i, today) {
         spec.year = Some(y);
         relative_year = relative;
         i = end;
-    }
-    if let Some(e) = t.lit(i, "农历").filter(|_| spec.year.is_some()) {
-        spec.lunar = true;
-        i = e;
+        if let Some(e) = t.lit(i, "农历") {
+            spec.lunar = true;
+            i = e;
+        }
     }
     let month_at = t.skip_spaces(i);
     let this_month = t.longest(month_at, &["本月", "这个月"]).filter(|_| spec.year.is_some());
-    if let Some((_, end)) = this_month {
-        spec.month = Some(today.month());
-        i = end;
-    } else if let Some((m, lunar, end)) = month(t, month_at) {
-        spec.month = Some(m);
-        spec.lunar |= lunar;
-        i = end;
-    } else if spec.year.is_some() {
-        if let Some((DateTerm::Spec(h), end)) = holiday(t, i) {
-            return Some((DateTerm::Spec(Spec { year: spec.year, ..h }), end));
+    let month = match this_month {
+        Some((_, end)) => Some((today.month(), false, end)),
+        None => month(t, month_at),
+    };
+    match (month, spec.year) {
+        (Some((m, lunar, end)), _) => {
+            spec.month = Some(m);
+            spec.lunar |= lunar;
+            after_month(t, end, spec)
         }
-        let y = spec.year?;
-        if let Some(found) = year_part(t, i, y) {
+        (None, Some(y)) => {
+            let this_year = relative_year && y == today.year() && t.lit(start, "今年").is_some();
+            Some(after_year(t, i, spec, this_year, today))
+        }
+        // A day alone: `27日`, `15号` (see `range::is_lone_day_number` for when it is not a date).
+        (None, None) => {
+            let (d, end) = day_of_month(t, start)?;
+            (!lunar_prefix).then_some((DateTerm::Spec(Spec { day: Some(d), ..Spec::default() }), end))
+        }
+    }
+}
+
+/// What follows a year ending at `i`: a holiday, a part of the year, or nothing (the whole year;
+/// `今年` alone runs up to today).
+fn after_year(t: &Text, i: usize, spec: Spec, this_year: bool, today: NaiveDate) -> (DateTerm, usize) {
+    if let Some((DateTerm::Spec(h), end)) = holiday(t, i) {
+        return (DateTerm::Spec(Spec { year: spec.year, ..h }), end);
+    }
+    let y = spec.year.unwrap_or(today.year());
+    if let Some(found) = year_part(t, i, y) {
+        return found;
+    }
+    if this_year {
+        return (DateTerm::Period(Period::YearToDate(y, today)), i);
+    }
+    (DateTerm::Spec(spec), i)
+}
+
+/// What follows a month ending at `i`: a day, the n-th weekday, the n-th week, or nothing.
+fn after_month(t: &Text, i: usize, mut spec: Spec) -> Option<(DateTerm, usize)> {
+    if let Some((d, lunar, end)) = day_after_month(t, i) {
+        spec.day = Some(d);
+        spec.lunar |= lunar;
+        return Some((DateTerm::Spec(spec), end));
+    }
+    if t.ends_with(i, "大年") {
+        return None;
+    }
+    if let Some((nth, weekday, end)) = nth_weekday_after_month(t, i) {
+        let n = NthWeekday { month: spec.month?, weekday, nth };
+        return Some(match spec.year {
+            Some(y) => (DateTerm::Exact(n.in_year(y)?), end),
+            None => (DateTerm::NthWeekday(n), end),
+        });
+    }
+    if spec.year.is_none() {
+        if let Some(found) = month_week(t, i, spec.month?) {
             return Some(found);
         }
-        if relative_year && y == today.year() && t.lit(at, "今年").is_some() {
-            return Some((DateTerm::Period(Period::YearToDate(y, today)), i));
-        }
-        return Some((DateTerm::Spec(spec), i));
     }
-    if spec.month.is_some() {
-        if let Some((d, lunar, end)) = day_after_month(t, i) {
-            spec.day = Some(d);
-            spec.lunar |= lunar;
-            return Some((DateTerm::Spec(spec), end));
-        }
-        if t.ends_with(i, "大年") {
-            return None;
-        }
-        if let Some((nth, weekday, end)) = nth_weekday_after_month(t, i) {
-            let n = NthWeekday { month: spec.month?, weekday, nth };
-            return Some(match spec.year {
-                Some(y) => (DateTerm::Exact(n.in_year(y)?), end),
-                None => (DateTerm::NthWeekday(n), end),
-            });
-        }
-        if spec.year.is_none() {
-            if let Some(found) = month_week(t, i, spec.month?) {
-                return Some(found);
-            }
-        }
-        return Some((DateTerm::Spec(spec), i));
-    }
-    // A day alone: `27日`, `15号` (see `range::is_lone_day_number` for when it is not a date).
-    let (d, end) = day_of_month(t, at)?;
-    (!lunar_prefix).then_some((DateTerm::Spec(Spec { day: Some(d), ..Spec::default() }), end))
+    Some((DateTerm::Spec(spec), i))
 }
 
 /// What follows a year: halves, seasons, the n-th week or month, the first or last n weeks/months/days.
