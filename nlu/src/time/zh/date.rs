@@ -196,8 +196,11 @@ fn relative_week(t: &Text, at: usize, today: NaiveDate) -> Option<(DateTerm, usi
         Some((k, end)) => (Some(WEEK_PREFIXES[k].1), end),
         None => (None, at),
     };
-    if offset.is_none() && at > 0 && t.at(at - 1).is_some_and(|c| c.is_ascii_digit()) {
-        return None; // `3周` is a duration
+    // `3周` is a duration, but in `周6周日` the digit before is a weekday.
+    let after_count = at > 0 && t.at(at - 1).is_some_and(|c| c.is_ascii_digit());
+    let after_weekday = at > 1 && matches!(t.at(at - 2), Some('周' | '期' | '拜'));
+    if offset.is_none() && after_count && !after_weekday {
+        return None;
     }
     let (_, i) = t.longest(i, &["周", "星期", "礼拜"])?;
     if let Some((day, end)) = weekday(t, i) {

@@ -102,6 +102,9 @@ fn weekday_ranges_and_weekend_times() {
     assert_eq!(one("每两周一次").domain.recurring.as_deref(), Some("P2W"));
     assert_eq!(one("下周二10点来修空调").domain.start, Some(at("2026-03-10T10:00")));
     assert_eq!(one("周五晚上七点以后").domain.start, Some(at("2026-03-06T19:00")));
+    assert_eq!(parse("周六周日都可以", reference()).len(), 2);
+    assert_eq!(one("明天 3pm").domain.start, Some(at("2026-03-06T15:00")));
+    assert_eq!(one("2026-03-08 10:00").domain.start, Some(at("2026-03-08T10:00")));
     let e = one("十点到十二点");
     assert_eq!(e.domain.duration_minutes, Some(120));
     assert_eq!(e.values[0].get("timex").and_then(|v| v.as_str()), Some("(T10,T12,PT2H)"));
