@@ -97,6 +97,9 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         (Some(Prefix::Before), None) => (Mod::Before, j),
         _ => return None,
     };
+    if let Some(found) = after_then_before(t, &t1, m, end, reference) {
+        return Some(found);
+    }
     match modified(&t1, m, reference) {
         Some(r) => Some((end, r)),
         None if prefix.is_none() => Some((j, resolve_term(&t1, reference))),
@@ -132,6 +135,19 @@ fn modifier_after(t: &Text, t1: &Term, j: usize) -> Option<(Mod, usize)> {
         return None;
     }
     Some((if k == 0 { Mod::Before } else { Mod::After }, e))
+}
+
+/// `3点以后5点以前`, `2010年之后2018年之前`: a lower bound right followed by an upper one is a range.
+fn after_then_before(t: &Text, t1: &Term, m: Mod, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    if !matches!(m, Mod::After | Mod::Since) {
+        return None;
+    }
+    let (t2, j) = term(t, at, reference)?;
+    let (m2, end) = modifier_after(t, &t2, j)?;
+    if !matches!(m2, Mod::Before | Mod::Until) {
+        return None;
+    }
+    range(t1, &t2, reference).map(|r| (end, r))
 }
 
 /// Whether `从`/`自` at `at` belongs to a `…开始`/`…起` expression: Recognizers keeps it when it

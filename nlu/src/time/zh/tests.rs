@@ -105,6 +105,8 @@ fn weekday_ranges_and_weekend_times() {
     assert_eq!(parse("周六周日都可以", reference()).len(), 2);
     assert_eq!(one("明天 3pm").domain.start, Some(at("2026-03-06T15:00")));
     assert_eq!(one("2026-03-08 10:00").domain.start, Some(at("2026-03-08T10:00")));
+    let e = one("下午3点以后5点以前都行");
+    assert_eq!((e.text.as_str(), e.domain.duration_minutes), ("下午3点以后5点以前", Some(120)));
     let e = one("十点到十二点");
     assert_eq!(e.domain.duration_minutes, Some(120));
     assert_eq!(e.values[0].get("timex").and_then(|v| v.as_str()), Some("(T10,T12,PT2H)"));
