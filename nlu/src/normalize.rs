@@ -11,7 +11,7 @@
 //! - traditional characters of the domain vocabulary become simplified
 //!   (`掃`→`扫`, `點`→`点`, `週`→`周`, `臺`→`台`…);
 //! - whitespace runs collapse to one space, and whitespace next to a Chinese
-//!   character is dropped (`6 天` → `6天`), which keeps `8:00 a.m.` readable;
+//!   character is dropped (`4 天` → `4天`), which keeps `9:00 a.m.` readable;
 //! - Chinese numerals become ASCII digits where they are numbers
 //!   (see "Numerals" below).
 //!
@@ -274,6 +274,9 @@ const COUNTERS: &[&str] = &[
 /// Words before a single numeral that make it a number (`第一`, `初一`, `周一`).
 const PREFIXES: &[&str] = &["第", "初", "周", "星期", "礼拜", "点", "时"];
 
+/// Chars that form a word with a following `一` (`统一`, `同一`, `唯一`, `万一`).
+const WORDS_ENDING_IN_ONE: &[char] = &['统', '唯', '同', '万', '专', '逐', '划', '合', '均', '如', '之'];
+
 /// Chars before `一点` that make it a clock time, not "a little".
 const CLOCK_CONTEXT: &[char] =
     &['午', '晨', '上', '天', '日', '号', '到', '至', '从', '在', '是', '约', '于', '凌', '-', ' ', ',', '，', '、'];
@@ -305,13 +308,22 @@ fn is_number_in_context(chars: &[Mapped], start: usize, end: usize) -> bool {
             || ends_with_at(chars, start, "时")
             || starts_with_at(chars, end, "分钟");
     }
+    let before = start.checked_sub(1).map(|i| chars[i].0);
+    if c == '一' && before.is_some_and(|b| WORDS_ENDING_IN_ONE.contains(&b)) {
+        return false; // `统一`, `同一天`, `唯一`
+    }
+    if starts_with_at(chars, end, "时") && !starts_with_at(chars, end, "时间") {
+        // `三时十五分` is a clock time, `一时想不起来` is not.
+        let next = chars.get(end + 1).map(|m| m.0);
+        let clock_next = next.is_some_and(|n| n.is_ascii_digit() || is_numeral(n) || matches!(n, '分' | '整' | '半'));
+        return clock_next || before.is_some_and(|b| CLOCK_CONTEXT.contains(&b) && b != ' ');
+    }
     if c == '一' && starts_with_at(chars, end, "点") {
         if starts_with_at(chars, end, "点点") || starts_with_at(chars, end, "点儿") {
             return false; // `一点点`, `一点儿`: a little
         }
         let strong =
             chars.get(end + 1).is_some_and(|m| m.0 == '半' || m.0 == '钟' || m.0.is_ascii_digit() || is_numeral(m.0));
-        let before = start.checked_sub(1).map(|i| chars[i].0);
         return strong || before.is_none_or(|b| CLOCK_CONTEXT.contains(&b) || b.is_ascii_punctuation());
     }
     if COUNTERS.iter().any(|w| starts_with_at(chars, end, w)) || PREFIXES.iter().any(|w| ends_with_at(chars, start, w))
@@ -451,10 +463,10 @@ mod tests {
         assert_eq!(norm("一百零五"), "105");
         assert_eq!(norm("一万五"), "15000");
         assert_eq!(norm("二零零四年"), "2004年");
-        assert_eq!(norm("〇八年"), "08年");
+        assert_eq!(norm("〇六年"), "06年");
         assert_eq!(norm("零点"), "0点");
         assert_eq!(norm("一个小时"), "1个小时");
-        assert_eq!(norm("早上五到六点"), "早上5到6点");
+        assert_eq!(norm("早上七到八点"), "早上7到8点");
     }
 
     #[test]
@@ -467,6 +479,11 @@ mod tests {
         assert_eq!(norm("一点点"), "一点点");
         assert_eq!(norm("明天一点"), "明天1点");
         assert_eq!(norm("十分感谢"), "十分感谢");
+        assert_eq!(norm("统一时间"), "统一时间");
+        assert_eq!(norm("同一天"), "同一天");
+        assert_eq!(norm("一时想不起来"), "一时想不起来");
+        assert_eq!(norm("三时十五分"), "3时15分");
+        assert_eq!(norm("下午三时"), "下午3时");
         assert_eq!(norm("乱七八糟"), "乱七八糟");
         assert_eq!(norm("星期一"), "星期1");
         assert_eq!(norm("29五点"), "29五点");

@@ -194,7 +194,7 @@ impl Clock {
     }
 }
 
-/// A clock time at `at`, with an optional part of day before it: `下午3点半`, `10:30`, `15时20分`.
+/// A clock time at `at`, with an optional part of day before it: `下午3点半`, `10:30`, `16时45分`.
 ///
 /// The one-char parts `早` / `晚` count here too (`晚8点`), and a trailing `左右` ("about") is
 /// part of the expression but changes nothing.
@@ -233,7 +233,7 @@ pub fn bare_clock(t: &Text, at: usize) -> Option<(Clock, usize)> {
     Some((c, end))
 }
 
-/// `10:30`, `11:30:10 p.m.`
+/// `10:30`, `10:20:30 p.m.`
 fn colon_clock(t: &Text, colon: usize, c: &mut Clock) -> Option<usize> {
     let (minute, mut end, n) = t.digits(colon + 1)?;
     if n != 2 || minute > 59 {
@@ -267,7 +267,7 @@ fn meridiem(t: &Text, at: usize, c: &mut Clock) -> usize {
     }
 }
 
-/// `10点`, `十点半`, `两点一刻`, `9点20`, `17点55分23秒`, `零点整`.
+/// `10点`, `十点半`, `两点一刻`, `9点20`, `17点55分23秒`, `八点整`.
 fn word_clock(t: &Text, at: usize, c: &mut Clock) -> Option<usize> {
     let mut end = t.lit(at, "点").or_else(|| t.lit(at, "时"))?;
     if t.lit(end, "点").is_some() || t.lit(end, "候").is_some() {

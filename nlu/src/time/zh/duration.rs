@@ -1,4 +1,4 @@
-//! Lengths of time: `3个小时`, `半小时`, `两天`, `一周`, `三年半`, `8天又20个小时`.
+//! Lengths of time: `3个小时`, `半小时`, `两天`, `一周`, `两年半`, `8天又20个小时`.
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -74,6 +74,7 @@ const UNIT_WORDS: &[(&str, Unit, bool)] = &[
     ("钟头", Unit::Hour, true),
     ("时", Unit::Hour, false),
     ("分钟", Unit::Minute, true),
+    ("刻钟", Unit::Minute, true),
     ("分", Unit::Minute, false),
     ("秒钟", Unit::Second, true),
     ("秒", Unit::Second, true),
@@ -90,7 +91,7 @@ impl Dur {
         self.amounts[unit as usize] += n;
     }
 
-    /// Whether more than one unit is used (`8天20小时`).
+    /// Whether more than one unit is used (`2天5小时`).
     pub fn is_compound(&self) -> bool {
         self.amounts.iter().filter(|n| **n != 0.0).count() > 1
     }
@@ -161,7 +162,7 @@ pub fn duration(t: &Text, at: usize) -> Option<(Dur, usize)> {
     (groups > 0).then_some((dur, end))
 }
 
-/// One `number unit` group: `3个小时`, `半个月`, `三年半`, `1个半小时`.
+/// One `number unit` group: `3个小时`, `半个月`, `两年半`, `1个半小时`.
 fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
     let (n, i) = match t.lit(at, "半") {
         Some(e) => (0.5, e),
@@ -193,7 +194,10 @@ fn group(t: &Text, at: usize, first: bool) -> Option<(Unit, f64, usize)> {
         return None; // `18周岁` is an age
     }
     let mut n = n + extra;
-    // `三年半`, `一年半` (not `2天半小时`).
+    if UNIT_WORDS[k].0 == "刻钟" {
+        n *= 15.0; // a quarter of an hour
+    }
+    // `两年半`, `五年半` (not `2天半小时`).
     if n != 0.5 && t.is(end, '半') && !matches!(t.at(end + 1), Some('小' | '个' | '天' | '年' | '月' | '钟')) {
         n += 0.5;
         end += 1;
@@ -221,5 +225,6 @@ mod tests {
         assert_eq!(timex("8天又20个小时"), Some(("P8DT20H".into(), 8)));
         assert_eq!(timex("2天又1个月"), Some(("P1M2D".into(), 6)));
         assert_eq!(timex("20时"), None);
+        assert_eq!(timex("1刻钟"), Some(("PT15M".into(), 3)));
     }
 }

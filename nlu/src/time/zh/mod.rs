@@ -6,15 +6,22 @@
 //! expression that starts there:
 //!
 //! - a *term*: a date (`date`), a clock time or part of day (`clock`), or a
-//!   day with a time (`明天下午5:00`, `明天上午`);
-//! - terms joined into a range (`下午2点到4点`, `从一月十日到十二日`,
-//!   `2015年和2018年之间`) or given a modifier (`2018年以前`, `自2016年9月1日起`);
-//! - a `duration`, alone or relative to now (`5天前`, `之后5分钟`, `过去十年`);
+//!   day with a time (`明天下午4:30`, `明天上午`);
+//! - terms joined into a range (`下午2点到4点`, `从三月二日到九日`,
+//!   `2020年和2023年之间`) or given a modifier (`2021年以前`, `自2024年5月1日起`);
+//! - a `duration`, alone or relative to now (`3天前`, `之后10分钟`, `过去五年`);
 //! - a recurring time (`每周六上午`).
 //!
 //! Each is resolved twice (`resolve`, `range`): the Recognizers-Text values
 //! and the booking conventions of DESIGN.md §3. Spans are mapped back to the
 //! original text through the normalizer's offset map.
+//!
+//! Booking resolution, beyond DESIGN.md §3: a date without a year, a weekday
+//! without a week (`周三`) and a holiday take the next one on or after today; a
+//! span of days (`下周`, `下个月`, `15号到20号`) gives its first day as `date`;
+//! `九点前` sets `end`, `九点以后` sets `start`; `凌晨` defaults to 05:00 and
+//! `夜里` to 22:00; lunar dates (`正月初一`, `中秋节`) get no booking day, as
+//! there is no lunar calendar here.
 
 mod clock;
 mod date;
@@ -22,6 +29,7 @@ mod duration;
 mod range;
 mod resolve;
 mod scan;
+mod written;
 
 use chrono::{NaiveDateTime, NaiveTime};
 
@@ -176,7 +184,7 @@ fn duration_alone(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     Some((end, Resolved { kind: TimeKind::Duration, values, domain }))
 }
 
-/// Expressions relative to now: `马上`, `上个小时`, `之后5分钟`, `还剩3小时`, `过去十年`, `5天前`, `2小时后`.
+/// Expressions relative to now: `马上`, `下个小时`, `之后10分钟`, `还剩3小时`, `过去五年`, `3天前`, `3小时后`.
 fn relative(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     now_word(t, at, reference)
         .or_else(|| hour_from_now(t, at, reference))
@@ -203,7 +211,7 @@ fn hour_from_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize
     Some((end, range::moment_span(a, b, "PT1H")))
 }
 
-/// `之后5分钟`, `之前3小时`, `还剩5分钟`: the moments between now and a length of time away.
+/// `之后10分钟`, `之前2小时`, `还剩5分钟`: the moments between now and a length of time away.
 fn duration_from_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     let (k, i) = t.longest(at, &["还剩", "之后", "以后", "之前", "以前"])?;
     let (dur, end) = duration::duration(t, t.skip_spaces(i))?;
@@ -216,7 +224,7 @@ fn duration_from_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(u
     Some((end, range::moment_span(a, b, &dur.timex())))
 }
 
-/// `过去十年`, `前1周`, `近3年`, `上2个月`, `后1年`, `未来3小时`.
+/// `过去五年`, `前2周`, `近3年`, `上3个月`, `后2年`, `未来3小时`.
 fn span_before_or_after_now(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     // `最后`, `之前`, `以后`… end in these words without meaning "the last n".
     let inside_word = at.checked_sub(1).and_then(|p| t.at(p)).is_some_and(|c| "最之以然往落".contains(c));
@@ -225,7 +233,7 @@ fn span_before_or_after_now(t: &Text, at: usize, reference: NaiveDateTime) -> Op
     }
     let (k, i) = t.longest(at, SPAN_WORDS)?;
     let i = t.skip_spaces(t.lit(i, "的").unwrap_or(i));
-    // `上2个月` is a span, `上半年` a half of this year.
+    // `上3个月` is a span, `上半年` a half of this year.
     if SPAN_WORDS[k].0 == "上" && !t.at(i).is_some_and(|c| c.is_ascii_digit()) {
         return None;
     }
@@ -233,7 +241,7 @@ fn span_before_or_after_now(t: &Text, at: usize, reference: NaiveDateTime) -> Op
     span_from_now(&dur, SPAN_WORDS[k].1, reference).map(|r| (end, r))
 }
 
-/// `5天前` (a date), `2小时后` (a moment; its timex is the day, as Recognizers writes it).
+/// `3天前` (a date), `3小时后` (a moment; its timex is the day, as Recognizers writes it).
 fn duration_ago_or_later(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     let (dur, i) = duration::duration(t, at)?;
     let (k, end) = t.longest(i, &["前", "之前", "以前", "后", "之后", "以后"])?;
@@ -256,7 +264,7 @@ fn duration_ago_or_later(t: &Text, at: usize, reference: NaiveDateTime) -> Optio
 const SPAN_WORDS: &[(&str, bool)] =
     &[("过去", false), ("前", false), ("近", false), ("最近", false), ("上", false), ("后", true), ("未来", true)];
 
-/// The span of `dur` before or after now: whole days for calendar units (`过去十年`, `后1年`
+/// The span of `dur` before or after now: whole days for calendar units (`过去五年`, `后2年`
 /// starts tomorrow), exact moments for hours and minutes (`未来3小时`).
 fn span_from_now(dur: &duration::Dur, forward: bool, reference: NaiveDateTime) -> Option<Resolved> {
     if !dur.is_calendar() {
@@ -274,9 +282,24 @@ fn span_from_now(dur: &duration::Dur, forward: bool, reference: NaiveDateTime) -
     Some(range::day_span(a.date(), b.date(), &dur.timex()))
 }
 
-/// Recurring times: `每天`, `每周`, `每个月`, `每年`, `每周一`, `每周六上午`, `每周一下午八点`.
+/// `每2周`, `每3天`: every n units (`P2W`).
+fn every_n(t: &Text, at: usize) -> Option<(usize, Resolved)> {
+    if !t.at(at).is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (dur, end) = duration::duration(t, at).filter(|(d, _)| !d.is_compound())?;
+    let timex = dur.timex();
+    let values = vec![value_map(&[("timex", &timex), ("type", "set"), ("value", "not resolved")])];
+    let domain = DomainTime { recurring: Some(timex), ..DomainTime::default() };
+    Some((end, Resolved { kind: TimeKind::Set, values, domain }))
+}
+
+/// Recurring times: `每天`, `每周`, `每个月`, `每年`, `每周二`, `每周六上午`, `每周二下午七点`.
 fn recurring(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     let i = t.lit(at, "每")?;
+    if let Some(found) = every_n(t, i) {
+        return Some(found);
+    }
     let i = t.lit(i, "个").unwrap_or(i);
     let (base, mut end) = if let Some(e) = t.lit(i, "周末") {
         ("XXXX-WXX-WE".to_string(), e)
@@ -288,14 +311,18 @@ fn recurring(t: &Text, at: usize) -> Option<(usize, Resolved)> {
     } else if let Some((_, e)) = t.longest(i, &["天", "日"]) {
         ("P1D".to_string(), e)
     } else if let Some(e) = t.lit(i, "月") {
-        ("P1M".to_string(), e)
+        // `每月1号` → `XXXX-XX-01`.
+        match t.digits(e).and_then(|(d, de, _)| t.longest(de, &["号", "日"]).map(|(_, x)| (d, x))) {
+            Some((d @ 1..=31, x)) => (format!("XXXX-XX-{d:02}"), x),
+            _ => ("P1M".to_string(), e),
+        }
     } else if let Some(e) = t.lit(i, "年") {
         ("P1Y".to_string(), e)
     } else {
         let e = t.lit(i, "小时")?;
         ("PT1H".to_string(), e)
     };
-    // A time of day after a day-based set: `每周一下午八点` → `XXXX-WXX-1T20`, `每天早上8点` → `T08`.
+    // A time of day after a day-based set: `每周二下午七点` → `XXXX-WXX-2T19`, `每天早上8点` → `T08`.
     let mut timex = base.clone();
     if base.starts_with("XXXX") || base == "P1D" {
         let day = if base == "P1D" { "" } else { base.as_str() };

@@ -1,5 +1,5 @@
-//! Ranges (`下午2点到4点`, `从一月十日到十二日`, `2015年和2018年之间`) and modifiers
-//! (`2018年以前`, `自2016年9月1日起`, `2010-01-01之后`, `下午三点之前`).
+//! Ranges (`下午2点到4点`, `从三月二日到九日`, `2020年和2023年之间`) and modifiers
+//! (`2021年以前`, `自2024年5月1日起`, `2022-03-01之后`, `下午四点之前`).
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -82,30 +82,13 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         return Some(found);
     }
     let (t1, j) = term(t, i, reference)?;
-    if let Some(k) = connector(t, j) {
-        if let Some((t2, e)) = term(t, k, reference) {
-            if let Some(r) = range(&t1, &t2, reference) {
-                let e = t.longest(e, &["之间", "间"]).map_or(e, |(_, x)| x);
-                return Some((e, r));
-            }
-        }
+    if let Some(found) = joined(t, &t1, j, reference) {
+        return Some(found);
     }
-    if let Some((_, k)) = t.longest(j, &["和", "与"]) {
-        if let Some((t2, e)) = term(t, k, reference) {
-            if let Some((_, e)) = t.longest(e, &["之间", "间"]) {
-                if let Some(r) = range(&t1, &t2, reference) {
-                    return Some((e, r));
-                }
-            }
-        }
-    }
-    let suffix = t.longest(t.skip_spaces(j), SUFFIXES).map(|(k, e)| (SUFFIXES[k].1, e)).or_else(|| {
-        let year_only = matches!(&t1, Term::Date(DateTerm::Spec(Spec { year: Some(_), month: None, day: None, .. })));
-        let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only)?;
-        Some((if k == 0 { Mod::Before } else { Mod::After }, e))
-    });
+    let suffix = modifier_after(t, &t1, j);
     let (m, end) = match (prefix, suffix) {
         (None, Some((m, e))) => (m, e),
+        (None, None) if is_lone_day_number(t, &t1, j) => return None,
         (None, None) => return Some((j, resolve_term(&t1, reference))),
         (Some(Prefix::From | Prefix::Since), Some((Mod::Since, e))) if prefix_opens_clause(t, at, &t1, e) => {
             (Mod::Since, e)
@@ -114,8 +97,57 @@ pub fn ranged(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, R
         (Some(Prefix::Before), None) => (Mod::Before, j),
         _ => return None,
     };
-    let r = modified(&t1, m, reference)?;
-    Some((end, r))
+    if let Some(found) = after_then_before(t, &t1, m, end, reference) {
+        return Some(found);
+    }
+    match modified(&t1, m, reference) {
+        Some(r) => Some((end, r)),
+        None if prefix.is_none() => Some((j, resolve_term(&t1, reference))),
+        None => None,
+    }
+}
+
+/// `t1` joined to a second term ending at `j`: `…到…`, `…-…`, `…和…之间`.
+fn joined(t: &Text, t1: &Term, j: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    if let Some((t2, e)) = connector(t, j).and_then(|k| term(t, k, reference)) {
+        if let Some(r) = range(t1, &t2, reference) {
+            let e = t.longest(e, &["之间", "间"]).map_or(e, |(_, x)| x);
+            return Some((e, r));
+        }
+    }
+    let (_, k) = t.longest(j, &["和", "与"])?;
+    let (t2, e) = term(t, k, reference)?;
+    let (_, e) = t.longest(e, &["之间", "间"])?;
+    range(t1, &t2, reference).map(|r| (e, r))
+}
+
+/// A modifier after a term ending at `j`: (modifier, end).
+fn modifier_after(t: &Text, t1: &Term, j: usize) -> Option<(Mod, usize)> {
+    if let Some((k, e)) = t.longest(t.skip_spaces(j), SUFFIXES) {
+        return Some((SUFFIXES[k].1, e));
+    }
+    // A bare `前`/`后` after a year (`2015年前`) or a clock time (`九点前到`); after a day it
+    // would swallow `前天`/`后天`.
+    let year_only = matches!(t1, Term::Date(DateTerm::Spec(Spec { year: Some(_), month: None, day: None, .. })));
+    let clock = matches!(t1, Term::Time(_) | Term::DateTime(..));
+    let (k, e) = t.longest(j, &["前", "后"]).filter(|_| year_only || clock)?;
+    if clock && t.is(e, '天') {
+        return None;
+    }
+    Some((if k == 0 { Mod::Before } else { Mod::After }, e))
+}
+
+/// `3点以后5点以前`, `2010年之后2018年之前`: a lower bound right followed by an upper one is a range.
+fn after_then_before(t: &Text, t1: &Term, m: Mod, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
+    if !matches!(m, Mod::After | Mod::Since) {
+        return None;
+    }
+    let (t2, j) = term(t, at, reference)?;
+    let (m2, end) = modifier_after(t, &t2, j)?;
+    if !matches!(m2, Mod::Before | Mod::Until) {
+        return None;
+    }
+    range(t1, &t2, reference).map(|r| (end, r))
 }
 
 /// Whether `从`/`自` at `at` belongs to a `…开始`/`…起` expression: Recognizers keeps it when it
@@ -128,6 +160,13 @@ fn prefix_opens_clause(t: &Text, at: usize, term: &Term, end: usize) -> bool {
     at.checked_sub(1).and_then(|p| t.at(p)).is_none_or(|c| "或在、,，;；。 ".contains(c))
 }
 
+/// `15号` alone at the end of a clause is too often a number (a house, a seat) to be a date;
+/// with company (`15号上午`, `15号来`, `15号到20号`) it is one.
+fn is_lone_day_number(t: &Text, term: &Term, end: usize) -> bool {
+    let day_only = matches!(term, Term::Date(DateTerm::Spec(Spec { year: None, month: None, day: Some(_), .. })));
+    day_only && t.ends_with(end, "号") && t.at(end).is_none_or(|c| c.is_ascii_punctuation() || "，。！？".contains(c))
+}
+
 /// A range connector after a term (spaces allowed around `-`): the position after it.
 fn connector(t: &Text, at: usize) -> Option<usize> {
     let i = t.skip_spaces(at);
@@ -135,7 +174,7 @@ fn connector(t: &Text, at: usize) -> Option<usize> {
     Some(t.skip_spaces(e))
 }
 
-/// `1995-1997年`, `早上五到六点`: a bare number that takes the unit of the term after it.
+/// `2001-2004年`, `早上七到八点`: a bare number that takes the unit of the term after it.
 fn bare_number_range(t: &Text, at: usize, reference: NaiveDateTime) -> Option<(usize, Resolved)> {
     let (part, i) = match super::clock::part(t, at, false) {
         Some((p, e)) => (Some(p), e),
@@ -178,11 +217,22 @@ fn range(t1: &Term, t2: &Term, reference: NaiveDateTime) -> Option<Resolved> {
             date_range(a, &DateTerm::Exact(last), reference.date())
         }
         (Term::Date(DateTerm::NthWeekday(n)), Term::Date(b)) => nth_weekday_range(n, b, reference.date()),
+        (Term::Date(DateTerm::Weekday(w)), Term::Date(b @ DateTerm::Weekday(_))) => {
+            // `周一到周五`: from the next such weekday.
+            let first = resolve::day_candidates(&DateTerm::Weekday(*w), reference.date()).booking?;
+            range(&Term::Date(DateTerm::Exact(first)), &Term::Date(b.clone()), reference)
+        }
+        (Term::Date(DateTerm::Spec(a)), Term::Date(DateTerm::Spec(b))) if a.month.is_none() && a.year.is_none() => {
+            // `15号到20号`: days of the month the start falls in next.
+            let first = resolve::day_candidates(&DateTerm::Spec(*a), reference.date()).booking?;
+            let last = Spec { year: Some(first.year()), month: b.month.or(Some(first.month())), ..*b };
+            date_range(&DateTerm::Exact(first), &DateTerm::Spec(last), reference.date())
+        }
         (Term::Date(a), Term::Date(b)) => date_range(a, b, reference.date()),
         (Term::Time(a), Term::Time(b)) => Some(time_range(a, b, reference)),
         (Term::DateTime(d, a), Term::Time(b)) => datetime_range(d, a, None, b, reference),
         (Term::Time(a), Term::DateTime(d, b)) => {
-            // `2点-明天4点`: the start is today.
+            // `3点-明天5点`: the start is today.
             datetime_range(&DateTerm::Exact(reference.date()), a, Some(d), b, reference)
         }
         (Term::DateTime(d1, a), Term::DateTime(d2, b)) => datetime_range(d1, a, Some(d2), b, reference),
@@ -230,7 +280,7 @@ fn grain_span(a: NaiveDate, b: NaiveDate, grain: Grain) -> String {
     }
 }
 
-/// `从一月十日到十二日`, `1995-1997年`, `三月到五月`, `2019年6月1日-6月30日`.
+/// `从三月二日到九日`, `2001-2004年`, `六月到八月`, `2024年3月1日-3月15日`.
 fn date_range(a: &DateTerm, b: &DateTerm, today: NaiveDate) -> Option<Resolved> {
     let sa = as_spec(a)?;
     let mut sb = as_spec(b)?;
@@ -293,7 +343,7 @@ fn day_years(bounds: impl Fn(i32) -> Option<(NaiveDate, NaiveDate)>, today: Naiv
     years
 }
 
-/// `从四月的最后一个星期一到十月一日`.
+/// `从五月的最后一个星期五到九月一日`.
 fn nth_weekday_range(n: &NthWeekday, b: &DateTerm, today: NaiveDate) -> Option<Resolved> {
     let sb = as_spec(b).filter(|s| s.year.is_none() && s.month.is_some() && s.day.is_some())?;
     let wraps = sb.month < Some(n.month);
@@ -349,15 +399,17 @@ fn clock_seconds(a: NaiveTime, b: NaiveTime) -> i64 {
 /// (start hour, end hour) readings of a clock range, as Recognizers lists them.
 fn hour_readings(a: &Clock, b: &Clock) -> Vec<(u32, u32)> {
     if a.is_ambiguous() && b.is_ambiguous() {
+        // Morning and evening readings; `10点到12点` ends at noon in the morning one.
         let (x, y) = (a.hour % 12, b.hour % 12);
-        vec![(x, y), (x + 12, y + 12)]
+        let morning_end = if b.hour == 12 && x > 0 { 12 } else { y };
+        vec![(x, morning_end), (x + 12, (y + 12) % 24)]
     } else {
         let h = a.hour24();
         vec![(h, end_hour(b, h))]
     }
 }
 
-/// `下午2点到4点`, `17:55:23-18:33:02`, `5:00到6:00`.
+/// `下午2点到4点`, `09:15:30-10:05:00`, `7:00到8:00`.
 fn time_range(a: &Clock, b: &Clock, reference: NaiveDateTime) -> Resolved {
     let values = hour_readings(a, b)
         .into_iter()
@@ -382,7 +434,7 @@ fn span_domain(start: NaiveDateTime, end: NaiveDateTime) -> DomainTime {
     DomainTime { start: Some(start), end: Some(end), duration_minutes: minutes, ..DomainTime::default() }
 }
 
-/// `明天上午10点到12点`, `从昨天下午两点到明天四点`, `1月15号4点和2月3号9点之间`.
+/// `明天上午10点到12点`, `从今天下午三点到后天五点`, `3月2号9点和3月4号6点之间`.
 fn datetime_range(
     d1: &DateTerm,
     a: &Clock,
@@ -439,7 +491,7 @@ fn datetime_range_value(timex: &str, s: NaiveDateTime, e: NaiveDateTime) -> serd
     value_map(&[("timex", timex), ("type", "datetimerange"), ("start", &fmt_datetime(s)), ("end", &fmt_datetime(e))])
 }
 
-/// A span between two moments relative to now (`之后5分钟`, `上个小时`).
+/// A span between two moments relative to now (`之后10分钟`, `下个小时`).
 pub fn moment_span(a: NaiveDateTime, b: NaiveDateTime, duration_timex: &str) -> Resolved {
     let timex = format!("({},{},{duration_timex})", timex_datetime_full(a), timex_datetime_full(b));
     Resolved {
@@ -449,14 +501,22 @@ pub fn moment_span(a: NaiveDateTime, b: NaiveDateTime, duration_timex: &str) -> 
     }
 }
 
-/// A span of days relative to today (`过去十年`, `前1周`).
+/// A span of days relative to today (`过去五年`, `前2周`).
 pub fn day_span(a: NaiveDate, b: NaiveDate, duration_timex: &str) -> Resolved {
     let timex = format!("({},{},{duration_timex})", fmt_date(a), fmt_date(b));
     let domain = DomainTime { date: Some(a), ..DomainTime::default() };
     Resolved { kind: TimeKind::DateRange, values: vec![range_value(&timex, a, b)], domain }
 }
 
-/// Resolves a modified term (`2018年以前`, `下午三点之前`, `2015-01-01及以后`).
+/// A booking bound: `九点前` ends at 09:00, `九点以后` starts then.
+fn bound_domain(moment: Option<NaiveDateTime>, m: Mod) -> DomainTime {
+    match m {
+        Mod::Before | Mod::Until => DomainTime { end: moment, ..DomainTime::default() },
+        Mod::After | Mod::Since => DomainTime { start: moment, ..DomainTime::default() },
+    }
+}
+
+/// Resolves a modified term (`2021年以前`, `下午四点之前`, `2023-06-01及以后`).
 fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
     let today = reference.date();
     let bound_key = if matches!(m, Mod::Before | Mod::Until) { "end" } else { "start" };
@@ -476,16 +536,10 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
         }
         Term::Date(d) if d.is_day() => {
             let c = day_candidates(d, today);
-            let day = match c.days.as_slice() {
-                [one] => *one,
-                _ => return None,
-            };
-            let values = vec![entry(&c.timex, "daterange", "datetimepoint", &fmt_date(day))];
-            Some(Resolved {
-                kind: TimeKind::DateRange,
-                values,
-                domain: DomainTime { date: Some(day), ..DomainTime::default() },
-            })
+            let values =
+                c.days.iter().map(|day| entry(&c.timex, "daterange", "datetimepoint", &fmt_date(*day))).collect();
+            let domain = DomainTime { date: c.booking, ..DomainTime::default() };
+            Some(Resolved { kind: TimeKind::DateRange, values, domain })
         }
         Term::Time(c) => {
             let values = clock_hours(c)
@@ -495,24 +549,20 @@ fn modified(term: &Term, m: Mod, reference: NaiveDateTime) -> Option<Resolved> {
             let mut r = resolve::time(c, reference);
             r.kind = TimeKind::TimeRange;
             r.values = values;
+            r.domain = bound_domain(r.domain.start, m);
             Some(r)
         }
         Term::DateTime(d, c) => {
             let days = day_candidates(d, today);
-            let day = match days.days.as_slice() {
-                [one] => *one,
-                _ => return None,
-            };
             let h = c.hour24();
             let timex = format!("{}{}", days.timex, c.timex_at(h));
-            let values =
-                vec![entry(&timex, "datetimerange", "datetimepoint", &fmt_datetime(day.and_time(c.time_at(h))))];
-            let start = Some(day.and_time(c.time_at(c.booking_hour())));
-            Some(Resolved {
-                kind: TimeKind::DateTimeRange,
-                values,
-                domain: DomainTime { start, ..DomainTime::default() },
-            })
+            let values = days
+                .days
+                .iter()
+                .map(|day| entry(&timex, "datetimerange", "datetimepoint", &fmt_datetime(day.and_time(c.time_at(h)))))
+                .collect();
+            let moment = days.booking.map(|day| day.and_time(c.time_at(c.booking_hour())));
+            Some(Resolved { kind: TimeKind::DateTimeRange, values, domain: bound_domain(moment, m) })
         }
         _ => None,
     }

@@ -144,7 +144,7 @@ pub fn date(term: &DateTerm, today: NaiveDate) -> Resolved {
     }
 }
 
-/// The past and future years of a month span of no particular year (`3月`, `三月到五月`).
+/// The past and future years of a month span of no particular year (`3月`, `六月到八月`).
 ///
 /// Past: the latest year whose start month is not after the reference month; future: the
 /// earliest whose end month is not before it.
@@ -296,7 +296,7 @@ pub fn part_of_day(p: Part, reference: NaiveDateTime) -> Resolved {
     Resolved { kind: TimeKind::TimeRange, values, domain: DomainTime { start: Some(start), ..DomainTime::default() } }
 }
 
-/// Resolves a day with a clock time (`明天下午5:00`).
+/// Resolves a day with a clock time (`明天下午4:30`).
 pub fn date_time(term: &DateTerm, c: &Clock, today: NaiveDate) -> Resolved {
     let days = day_candidates(term, today);
     let mut values = Vec::new();

@@ -148,6 +148,10 @@ pub fn weekday(t: &Text, at: usize) -> Option<(u32, usize)> {
     match t.at(at)? {
         c @ '1'..='7' if !t.at(at + 1).is_some_and(|n| n.is_ascii_digit()) => Some((c as u32 - '0' as u32, at + 1)),
         '日' | '天' => Some((7, at + 1)),
+        // Left as written by the normalizer when glued to digits (`周二10点`).
+        c @ ('一' | '二' | '三' | '四' | '五' | '六') => {
+            Some(("一二三四五六".chars().position(|x| x == c)? as u32 + 1, at + 1))
+        }
         _ => None,
     }
 }
