@@ -246,7 +246,7 @@ async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
     if tokio::time::timeout(grace, node.wait()).await.is_err() {
         tracing::warn!("requests still running after the grace period");
     }
-    node.engine().shutdown().await;
+    node.shutdown_services().await;
     Ok(())
 }
 
