@@ -72,6 +72,24 @@ enum Cmd {
         #[command(subcommand)]
         what: NluCmd,
     },
+    /// Generate the synthetic corpus and train the intent+slot model.
+    Train {
+        /// Model folder to write (the node loads data/models/intent_slot by default).
+        #[arg(long, default_value = "data/models/intent_slot")]
+        out: PathBuf,
+        /// Generated examples (a tenth is held out for the metrics).
+        #[arg(long, default_value_t = 20_000)]
+        examples: usize,
+        /// Passes over the training split.
+        #[arg(long, default_value_t = 8)]
+        epochs: usize,
+        /// Seed of the corpus, the split and the weights (same seed, same model).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// cpu or cuda:N (default: the first CUDA device, else the CPU).
+        #[arg(long)]
+        device: Option<String>,
+    },
     /// Inspect a running node.
     Ops {
         #[command(subcommand)]
@@ -111,6 +129,23 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum NluCmd {
+    /// The NLU result (intent, slots, entities) of each sentence, as JSON.
+    Parse {
+        /// "Now": RFC 3339, or local time at +08:00 (default: now).
+        #[arg(long)]
+        reference: Option<String>,
+        /// zh or en (default: detected).
+        #[arg(long)]
+        lang: Option<Lang>,
+        /// Read {"text", "reference"?, "lang"?} JSON lines on stdin; write one result per line.
+        #[arg(long)]
+        jsonl: bool,
+        /// Model folder (default: data/models/intent_slot; rules only when absent).
+        #[arg(long, default_value = "data/models/intent_slot")]
+        model: PathBuf,
+        /// The sentence (default: one sentence per stdin line).
+        text: Option<String>,
+    },
     /// Date-time entities in the Recognizers-Text shape (one JSON array per sentence).
     Time {
         /// zh or en (default: detected per sentence).
@@ -133,6 +168,9 @@ enum NluCmd {
         /// Also print every failed case with what was expected and what came out.
         #[arg(long)]
         failures: bool,
+        /// Model folder for the NLU part (default: data/models/intent_slot; rules only when absent).
+        #[arg(long, default_value = "data/models/intent_slot")]
+        model: PathBuf,
     },
 }
 
@@ -195,7 +233,11 @@ async fn run(cli: Cli) -> Result<()> {
             println!("database schema is up to date ({})", db.backend());
             Ok(())
         }
-        Cmd::Nlu { what } => nlu_command(what),
+        Cmd::Nlu { what } => nlu_command(what).await,
+        Cmd::Train { out, examples, epochs, seed, device } => {
+            let opts = nlu_cli::TrainOptions { out, examples, epochs, seed, device };
+            tokio::task::block_in_place(|| nlu_cli::train_command(&opts, std::io::stdout().lock()))
+        }
         Cmd::Ops { what: OpsCmd::Actors { url, token, data_dir, max_children } } => {
             let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
             print!("{}", ops::actors(&client, max_children).await?);
@@ -270,9 +312,19 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn nlu_command(what: NluCmd) -> Result<()> {
+async fn nlu_command(what: NluCmd) -> Result<()> {
     let stdout = std::io::stdout();
     match what {
+        NluCmd::Parse { reference, lang, jsonl, model, text } => {
+            let nlu = nlu_cli::cli_service(&model).await?;
+            let offset = *nlu.now().offset();
+            let reference = reference.map(|r| nlu_cli::reference_at(&r, offset)).transpose()?;
+            let result =
+                nlu_cli::parse_command(&nlu, reference, lang, jsonl, text, std::io::stdin().lock(), stdout.lock())
+                    .await;
+            nlu.pool().shutdown().await;
+            result
+        }
         NluCmd::Time { lang, reference, jsonl, text } => {
             let reference = match reference {
                 Some(r) => nlu_cli::parse_reference(&r)?,
@@ -280,14 +332,14 @@ fn nlu_command(what: NluCmd) -> Result<()> {
             };
             nlu_cli::time_command(lang, reference, jsonl, text, std::io::stdin().lock(), stdout.lock())
         }
-        NluCmd::Eval { eval_dir, failures } => {
+        NluCmd::Eval { eval_dir, failures, model } => {
             let dir = eval_dir.unwrap_or_else(nlu_cli::default_eval_dir);
             for (file, lang) in
                 [("recognizers_zh_datetime.jsonl", Lang::Zh), ("recognizers_en_datetime.jsonl", Lang::En)]
             {
                 nlu_cli::eval_time_file(&dir.join(file), lang, failures, stdout.lock())?;
             }
-            Ok(())
+            nlu_cli::eval_nlu(&model, failures, stdout.lock()).await
         }
     }
 }
