@@ -275,6 +275,8 @@ mod tests {
         assert_eq!(cfg.policy.cancellation, defaults.policy.cancellation);
         assert_eq!(cfg.policy.payment_window_minutes, defaults.policy.payment_window_minutes);
         assert_eq!(cfg.server.listen, defaults.server.listen);
+        assert_eq!(cfg.nlu.pool, defaults.nlu.pool);
+        assert_eq!(cfg.nlu.models_dir, defaults.nlu.models_dir);
         std::env::set_var("AUTOGLM_TEST_SECRET", "s3cr3t");
         let text = substitute_env("[auth]\ntoken_secret = \"${AUTOGLM_TEST_SECRET}\"\n").unwrap_or_default();
         let cfg: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));

@@ -179,6 +179,14 @@ pub fn train_command(opts: &TrainOptions, mut out: impl Write) -> Result<()> {
 /// The model alone (no rules) on the hand-written set: intent accuracy and span F1.
 pub fn model_on_handwritten(model: &autoglm_gpu::NluModel) -> Result<autoglm_nlu::metrics::Evaluation> {
     let cases = autoglm_nlu::corpus::load_labelled(autoglm_nlu::corpus::HANDWRITTEN).map_err(anyhow::Error::msg)?;
+    model_on_labelled(model, &cases)
+}
+
+/// The model alone (no rules) on labelled cases: intent accuracy and span F1.
+pub fn model_on_labelled(
+    model: &autoglm_gpu::NluModel,
+    cases: &[autoglm_nlu::corpus::Labelled],
+) -> Result<autoglm_nlu::metrics::Evaluation> {
     let examples: Vec<_> = cases.iter().map(|c| c.example()).collect();
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let outputs = model.predict_texts(&texts)?;
@@ -273,33 +281,17 @@ pub async fn cli_service(model_dir: &Path) -> Result<autoglm_gpu::NluService> {
     Ok(nlu)
 }
 
-/// The NLU part of `autoglm nlu eval`: the hand-written set through the
-/// whole NLU (rules + model + time parser), and the model alone.
+/// The NLU part of `autoglm nlu eval`: each labelled set through the whole
+/// NLU (rules + model + time parser), and through the model alone.
 pub async fn eval_nlu(model_dir: &Path, failures: bool, mut out: impl Write) -> Result<()> {
-    use chrono::TimeZone;
-    let cases = autoglm_nlu::corpus::load_labelled(autoglm_nlu::corpus::HANDWRITTEN).map_err(anyhow::Error::msg)?;
     let nlu = cli_service(model_dir).await?;
     let with_model = !nlu.pool().models().await.is_empty();
-    let offset = *nlu.now().offset();
-    let items: Vec<_> = cases
-        .iter()
-        .map(|c| (c.text.clone(), Some(c.lang), offset.from_local_datetime(&c.reference).single()))
-        .collect();
-    let results: Vec<_> = nlu.parse_batch(&items).await?.into_iter().collect::<Result<_, _>>()?;
-    nlu.pool().shutdown().await;
-    let report = autoglm_nlu::evaluate::score(&cases, &results);
-    let source = if with_model { "rules + model + time parser" } else { "rules + time parser, no model" };
-    writeln!(out, "NLU on the hand-written set ({} cases; {source})", report.cases)?;
-    writeln!(out, "{report}")?;
-    if failures {
-        for (line, text, wrong) in &report.misses {
-            writeln!(out, "MISS line {line}: {text}\n  {}", wrong.join("\n  "))?;
-        }
+    let model = if with_model { Some(autoglm_gpu::NluModel::load(model_dir, tch::Device::Cpu)?) } else { None };
+    for (name, jsonl) in autoglm_nlu::evaluate::SETS {
+        let cases = autoglm_nlu::corpus::load_labelled(jsonl).map_err(|e| anyhow::anyhow!("{name} set: {e}"))?;
+        eval_set(&nlu, name, &cases, model.as_ref(), failures, &mut out).await?;
     }
-    if with_model {
-        let model = autoglm_gpu::NluModel::load(model_dir, tch::Device::Cpu)?;
-        let eval = model_on_handwritten(&model)?;
-        writeln!(out, "\nmodel alone on the hand-written set:\n{eval}")?;
+    if let Some(model) = &model {
         let m = &model.manifest().metrics;
         writeln!(
             out,
@@ -309,5 +301,38 @@ pub async fn eval_nlu(model_dir: &Path, failures: bool, mut out: impl Write) -> 
             m.slot_f1
         )?;
     }
+    nlu.pool().shutdown().await;
+    Ok(())
+}
+
+async fn eval_set(
+    nlu: &autoglm_gpu::NluService,
+    name: &str,
+    cases: &[autoglm_nlu::corpus::Labelled],
+    model: Option<&autoglm_gpu::NluModel>,
+    failures: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    use chrono::TimeZone;
+    let offset = *nlu.now().offset();
+    let items: Vec<_> = cases
+        .iter()
+        .map(|c| (c.text.clone(), Some(c.lang), offset.from_local_datetime(&c.reference).single()))
+        .collect();
+    let results: Vec<_> = nlu.parse_batch(&items).await?.into_iter().collect::<Result<_, _>>()?;
+    let report = autoglm_nlu::evaluate::score(cases, &results);
+    let source = if model.is_some() { "rules + model + time parser" } else { "rules + time parser, no model" };
+    writeln!(out, "NLU on the {name} set ({} cases; {source})", report.cases)?;
+    writeln!(out, "{report}")?;
+    if failures {
+        for (line, text, wrong) in &report.misses {
+            writeln!(out, "MISS {name}:{line}: {text}\n  {}", wrong.join("\n  "))?;
+        }
+    }
+    if let Some(model) = model {
+        let eval = model_on_labelled(model, cases)?;
+        writeln!(out, "\nmodel alone on the {name} set:\n{eval}")?;
+    }
+    writeln!(out)?;
     Ok(())
 }

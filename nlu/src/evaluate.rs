@@ -7,6 +7,14 @@ use std::fmt;
 use crate::corpus::Labelled;
 use crate::NluResult;
 
+/// A second hand-written set, written blind: by someone who had not seen the
+/// lexicon, the rules or the first set (its first score is the honest estimate
+/// of how the NLU does on sentences nobody tuned for).
+pub const BLIND: &str = include_str!("../data/blind.jsonl");
+
+/// The labelled sets `autoglm nlu eval` scores: (name, JSONL).
+pub const SETS: &[(&str, &str)] = &[("hand-written", crate::corpus::HANDWRITTEN), ("blind", BLIND)];
+
 /// The slots compared, in report order.
 pub const FIELDS: &[&str] = &["service", "rooms", "start", "date", "end", "duration_minutes", "order_id", "rating"];
 
@@ -145,5 +153,11 @@ mod tests {
         println!("{report}");
         assert!(report.intent_accuracy() >= 0.8, "{report}");
         assert!(report.exact_rate() >= 0.75, "{report}");
+    }
+
+    #[test]
+    fn the_blind_set_loads() {
+        let cases = load_labelled(BLIND).expect("blind set");
+        assert!(cases.len() >= 150, "{} cases", cases.len());
     }
 }

@@ -11,7 +11,7 @@
 //! - A `cleaning`/`deep_cleaning` booking that names no room gets `whole_home`.
 
 use autoglm_core::catalog::{Room, Service};
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, NaiveTime, TimeZone};
 
 use crate::lexicon::{LexLabel, Lexicon};
 use crate::model::{ModelOutput, SlotSpan};
@@ -54,7 +54,7 @@ pub fn understand(
     }
     let order_id = slots.order_id.take();
     slots.order_id = order_id.map(|id| id.trim_start_matches('#').to_string()).filter(|id| !id.is_empty());
-    fill_time(&mut slots, &times, intent, *reference.offset());
+    fill_time(&mut slots, &times, intent, reference);
     if intent == Intent::BookService
         && slots.rooms.is_empty()
         && slots.service.is_some_and(Service::defaults_to_whole_home)
@@ -110,9 +110,13 @@ fn span_text(chars: &[char], start: usize, end: usize) -> String {
 }
 
 /// Sets start/end/date/duration from the time entities.
-fn fill_time(slots: &mut Slots, times: &[TimeEntity], intent: Intent, offset: FixedOffset) {
-    let points: Vec<&DomainTime> =
-        times.iter().map(|t| &t.domain).filter(|d| d.start.is_some() || d.date.is_some()).collect();
+fn fill_time(slots: &mut Slots, times: &[TimeEntity], intent: Intent, reference: DateTime<FixedOffset>) {
+    let offset = *reference.offset();
+    let points: Vec<DomainTime> = times
+        .iter()
+        .map(|t| with_first_occurrence(&t.domain, reference.naive_local()))
+        .filter(|d| d.start.is_some() || d.date.is_some())
+        .collect();
     let chosen = if intent == Intent::RescheduleOrder { points.last() } else { points.first() };
     if let Some(d) = chosen {
         slots.start = d.start.and_then(|t| rfc3339(t, offset));
@@ -123,6 +127,51 @@ fn fill_time(slots: &mut Slots, times: &[TimeEntity], intent: Intent, offset: Fi
     if slots.duration_minutes.is_none() {
         slots.duration_minutes = times.iter().find_map(|t| t.domain.duration_minutes);
     }
+}
+
+/// A weekly recurring time (`XXXX-WXX-6TMO`, 每周六上午) also gets its first
+/// occurrence on or after `now` as start (or date), so a booking can begin.
+fn with_first_occurrence(domain: &DomainTime, now: NaiveDateTime) -> DomainTime {
+    let mut d = domain.clone();
+    if d.start.is_some() || d.date.is_some() {
+        return d;
+    }
+    let Some((weekday, time)) = d.recurring.as_deref().and_then(weekly) else { return d };
+    let today = now.date();
+    let ahead = (7 + weekday - today.weekday().number_from_monday()) % 7;
+    let mut day = today + chrono::Duration::days(i64::from(ahead));
+    match time {
+        Some(t) => {
+            if day.and_time(t) <= now {
+                day += chrono::Duration::days(7);
+            }
+            d.start = Some(day.and_time(t));
+        }
+        None => d.date = Some(day),
+    }
+    d
+}
+
+/// Weekday (1 = Monday) and time of day of a weekly timex: `XXXX-WXX-6`, `-6TMO`, `-6T10`, `-6T10:30`.
+fn weekly(timex: &str) -> Option<(u32, Option<NaiveTime>)> {
+    let rest = timex.strip_prefix("XXXX-WXX-")?;
+    let (day, time) = match rest.split_once('T') {
+        Some((day, time)) => (day, Some(time)),
+        None => (rest, None),
+    };
+    let weekday: u32 = day.parse().ok().filter(|d| (1..=7).contains(d))?;
+    let time = match time {
+        None => None,
+        Some("MO") => NaiveTime::from_hms_opt(9, 0, 0),
+        Some("MI") => NaiveTime::from_hms_opt(12, 0, 0),
+        Some("AF") => NaiveTime::from_hms_opt(14, 0, 0),
+        Some("EV") | Some("NI") => NaiveTime::from_hms_opt(19, 0, 0),
+        Some(clock) => {
+            let (h, m) = clock.split_once(':').unwrap_or((clock, "0"));
+            NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
+        }
+    };
+    Some((weekday, time))
 }
 
 /// `2026-03-06T10:00:00+08:00`.
@@ -216,6 +265,14 @@ mod tests {
         assert_eq!(r.intent, Intent::QueryOrder);
         assert!(r.confidence > 0.5);
         assert!(r.slots.worker.is_some());
+    }
+
+    #[test]
+    fn a_weekly_booking_starts_at_its_first_occurrence() {
+        let r = parse("每周六上午帮我打扫卫生间");
+        assert_eq!(r.slots.start.as_deref(), Some("2026-03-07T09:00:00+08:00"));
+        let r = parse("clean the kitchen every Thursday at 8am");
+        assert_eq!(r.slots.start.as_deref(), Some("2026-03-12T08:00:00+08:00"), "today's 8am has passed");
     }
 
     #[test]
