@@ -41,6 +41,35 @@ pub struct Config {
     pub payments: PaymentConfig,
     /// Tokens.
     pub auth: AuthConfig,
+    /// Understanding text: models, lexicon.
+    pub nlu: NluSection,
+}
+
+/// `[nlu]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NluSection {
+    /// Folder of model folders (relative: inside the data dir). The pool's
+    /// default model is loaded from `<models_dir>/<pool.default_model>` at start.
+    pub models_dir: PathBuf,
+    /// An operator's lexicon file (TOML, the format of nlu/data/lexicon.toml);
+    /// empty: the built-in lexicon. Re-read when it changes.
+    pub lexicon: String,
+    /// Seconds between checks of the lexicon file for changes.
+    pub lexicon_reload_secs: u64,
+    /// The model pool: batching, queue, devices.
+    pub pool: autoglm_gpu::PoolConfig,
+}
+
+impl Default for NluSection {
+    fn default() -> Self {
+        Self {
+            models_dir: "models".into(),
+            lexicon: String::new(),
+            lexicon_reload_secs: 5,
+            pool: autoglm_gpu::PoolConfig::default(),
+        }
+    }
 }
 
 /// `[server]`.
@@ -124,6 +153,7 @@ impl Default for Config {
             actors: engine.actors,
             payments: engine.payments,
             auth: AuthConfig::default(),
+            nlu: NluSection::default(),
         }
     }
 }
@@ -177,6 +207,11 @@ impl Config {
             actors: self.actors.clone(),
             payments: self.payments.clone(),
         }
+    }
+
+    /// The folder of model folders, resolved against the data dir.
+    pub fn models_dir(&self) -> PathBuf {
+        self.server.data_dir.join(&self.nlu.models_dir)
     }
 
     /// The database URL: the configured one, or SQLite in the data dir.

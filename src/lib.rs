@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod loadgen;
+pub mod nlu_cli;
 pub mod node;
 pub mod ops;
 pub mod secrets;

@@ -3,8 +3,9 @@
 use anyhow::{bail, Context, Result};
 use autoglm::client::Client;
 use autoglm::config::Config;
-use autoglm::{loadgen, node, ops, secrets};
+use autoglm::{loadgen, nlu_cli, node, ops, secrets};
 use autoglm_core::auth::Role;
+use autoglm_nlu::Lang;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,6 +67,29 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Understand text: date-time entities, grading.
+    Nlu {
+        #[command(subcommand)]
+        what: NluCmd,
+    },
+    /// Generate the synthetic corpus and train the intent+slot model.
+    Train {
+        /// Model folder to write (the node loads data/models/intent_slot by default).
+        #[arg(long, default_value = "data/models/intent_slot")]
+        out: PathBuf,
+        /// Generated examples (a tenth is held out for the metrics).
+        #[arg(long, default_value_t = 20_000)]
+        examples: usize,
+        /// Passes over the training split.
+        #[arg(long, default_value_t = 8)]
+        epochs: usize,
+        /// Seed of the corpus, the split and the weights (same seed, same model).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// cpu or cuda:N (default: the first CUDA device, else the CPU).
+        #[arg(long)]
+        device: Option<String>,
+    },
     /// Inspect a running node.
     Ops {
         #[command(subcommand)]
@@ -100,6 +124,53 @@ enum Cmd {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NluCmd {
+    /// The NLU result (intent, slots, entities) of each sentence, as JSON.
+    Parse {
+        /// "Now": RFC 3339, or local time at +08:00 (default: now).
+        #[arg(long)]
+        reference: Option<String>,
+        /// zh or en (default: detected).
+        #[arg(long)]
+        lang: Option<Lang>,
+        /// Read {"text", "reference"?, "lang"?} JSON lines on stdin; write one result per line.
+        #[arg(long)]
+        jsonl: bool,
+        /// Model folder (default: data/models/intent_slot; rules only when absent).
+        #[arg(long, default_value = "data/models/intent_slot")]
+        model: PathBuf,
+        /// The sentence (default: one sentence per stdin line).
+        text: Option<String>,
+    },
+    /// Date-time entities in the Recognizers-Text shape (one JSON array per sentence).
+    Time {
+        /// zh or en (default: detected per sentence).
+        #[arg(long)]
+        lang: Option<Lang>,
+        /// "Now": RFC 3339 or YYYY-MM-DDTHH:MM:SS local time (default: now at +08:00).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Read {"text", "reference"?, "lang"?} JSON lines on stdin.
+        #[arg(long)]
+        jsonl: bool,
+        /// The sentence (default: one sentence per stdin line).
+        text: Option<String>,
+    },
+    /// Grade the time parser on shared/eval (per-category table, median µs per sentence).
+    Eval {
+        /// Folder holding recognizers_{zh,en}_datetime.jsonl (default: ../shared/eval).
+        #[arg(long)]
+        eval_dir: Option<PathBuf>,
+        /// Also print every failed case with what was expected and what came out.
+        #[arg(long)]
+        failures: bool,
+        /// Model folder for the NLU part (default: data/models/intent_slot; rules only when absent).
+        #[arg(long, default_value = "data/models/intent_slot")]
+        model: PathBuf,
     },
 }
 
@@ -162,6 +233,11 @@ async fn run(cli: Cli) -> Result<()> {
             println!("database schema is up to date ({})", db.backend());
             Ok(())
         }
+        Cmd::Nlu { what } => nlu_command(what).await,
+        Cmd::Train { out, examples, epochs, seed, device } => {
+            let opts = nlu_cli::TrainOptions { out, examples, epochs, seed, device };
+            tokio::task::block_in_place(|| nlu_cli::train_command(&opts, std::io::stdout().lock()))
+        }
         Cmd::Ops { what: OpsCmd::Actors { url, token, data_dir, max_children } } => {
             let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
             print!("{}", ops::actors(&client, max_children).await?);
@@ -212,7 +288,7 @@ async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
     if tokio::time::timeout(grace, node.wait()).await.is_err() {
         tracing::warn!("requests still running after the grace period");
     }
-    node.engine().shutdown().await;
+    node.shutdown_services().await;
     Ok(())
 }
 
@@ -234,6 +310,38 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+async fn nlu_command(what: NluCmd) -> Result<()> {
+    let stdout = std::io::stdout();
+    match what {
+        NluCmd::Parse { reference, lang, jsonl, model, text } => {
+            let nlu = nlu_cli::cli_service(&model).await?;
+            let offset = *nlu.now().offset();
+            let reference = reference.map(|r| nlu_cli::reference_at(&r, offset)).transpose()?;
+            let result =
+                nlu_cli::parse_command(&nlu, reference, lang, jsonl, text, std::io::stdin().lock(), stdout.lock())
+                    .await;
+            nlu.pool().shutdown().await;
+            result
+        }
+        NluCmd::Time { lang, reference, jsonl, text } => {
+            let reference = match reference {
+                Some(r) => nlu_cli::parse_reference(&r)?,
+                None => chrono::Utc::now().naive_utc() + chrono::Duration::hours(8),
+            };
+            nlu_cli::time_command(lang, reference, jsonl, text, std::io::stdin().lock(), stdout.lock())
+        }
+        NluCmd::Eval { eval_dir, failures, model } => {
+            let dir = eval_dir.unwrap_or_else(nlu_cli::default_eval_dir);
+            for (file, lang) in
+                [("recognizers_zh_datetime.jsonl", Lang::Zh), ("recognizers_en_datetime.jsonl", Lang::En)]
+            {
+                nlu_cli::eval_time_file(&dir.join(file), lang, failures, stdout.lock())?;
+            }
+            nlu_cli::eval_nlu(&model, failures, stdout.lock()).await
+        }
+    }
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<Config> {

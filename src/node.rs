@@ -7,9 +7,13 @@ use anyhow::{Context, Result};
 use autoglm_actors::payments::SandboxGateway;
 use autoglm_actors::{Engine, EngineParts};
 use autoglm_core::auth::{Claims, Role, TokenKey};
+use autoglm_gpu::service::read_lexicon;
+use autoglm_gpu::{ModelPool, NluService};
 use autoglm_http::AppState;
+use autoglm_nlu::lexicon::Lexicon;
 use autoglm_storage::{CacheConfig, Db, DbOptions, OrderCache, Writer, WriterConfig};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +58,14 @@ impl Node {
             let _ = tx.send(());
         }
         let _ = (&mut self.server).await;
+        self.shutdown_services().await;
+    }
+
+    /// Stops the model pool and the engine (after the HTTP edge has drained).
+    pub async fn shutdown_services(&self) {
+        if let Some(nlu) = &self.state.nlu {
+            nlu.pool().shutdown().await;
+        }
         self.state.engine.shutdown().await;
     }
 
@@ -144,13 +156,39 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
     let addr = listener.local_addr()?;
     sandbox.set_callback_url(format!("http://{addr}/v1/payments/callback"));
 
-    let mut state = AppState::new(engine, tokens);
+    let nlu = start_nlu(&cfg, &engine).await?;
+    let mut state = AppState::new(engine, tokens).with_nlu(nlu, cfg.models_dir());
     state.body_limit = cfg.server.body_limit_bytes;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(autoglm_http::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
     Ok(Node { addr, state, shutdown: Some(tx), server })
+}
+
+/// Starts the model pool (its workers appear under /ops/actors), loads the
+/// default model when one was trained, and watches the operator's lexicon.
+async fn start_nlu(cfg: &Config, engine: &Engine) -> Result<NluService> {
+    let pool = ModelPool::start_with_registry(cfg.nlu.pool.clone(), engine.registry().clone(), None)
+        .await
+        .context("starting the model pool")?;
+    let lexicon = if cfg.nlu.lexicon.is_empty() {
+        Lexicon::builtin()
+    } else {
+        read_lexicon(Path::new(&cfg.nlu.lexicon)).map_err(anyhow::Error::msg).context("[nlu] lexicon")?
+    };
+    let offset =
+        chrono::FixedOffset::east_opt(cfg.utc_offset_minutes * 60).context("utc_offset_minutes out of range")?;
+    let nlu = NluService::new(pool, lexicon, offset);
+    let model_dir = cfg.models_dir().join(&cfg.nlu.pool.default_model);
+    match nlu.load_default_model(&model_dir).await {
+        Ok(()) => tracing::info!(dir = %model_dir.display(), "model loaded"),
+        Err(why) => tracing::warn!("{why}"),
+    }
+    if !cfg.nlu.lexicon.is_empty() {
+        nlu.watch_lexicon(cfg.nlu.lexicon.clone().into(), Duration::from_secs(cfg.nlu.lexicon_reload_secs.max(1)));
+    }
+    Ok(nlu)
 }
 
 fn scheme(url: &str) -> &str {

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 mod net;
 pub mod pool;
+pub mod service;
 pub mod train;
 pub mod vocab;
 
@@ -25,6 +26,7 @@ pub use device::{cuda_device_count, devices, DeviceInfo, DeviceKind};
 pub use manifest::{Hyper, Manifest, Metrics};
 pub use model::NluModel;
 pub use pool::{ModelPool, ModelState, ModelStatus, PoolConfig, WorkerStatus};
+pub use service::{NluError, NluService};
 pub use train::{train, Progress, TrainConfig, TrainReport};
 
 /// Errors raised by the GPU crate.

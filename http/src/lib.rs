@@ -10,8 +10,10 @@ pub use error::ApiError;
 
 use autoglm_actors::Engine;
 use autoglm_core::auth::TokenKey;
+use autoglm_gpu::NluService;
 use serde::de::DeserializeOwned;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
@@ -29,12 +31,30 @@ pub struct AppState {
     pub body_limit: u64,
     /// Whether the node takes traffic (false while starting or draining).
     pub ready: Arc<AtomicBool>,
+    /// The NLU (`/v1/nlu/parse`, `/ops/models`); those routes answer 503 without it.
+    pub nlu: Option<NluService>,
+    /// Where `POST /ops/models/{name}/load` looks for model folders.
+    pub models_dir: PathBuf,
 }
 
 impl AppState {
     /// State for `engine` with tokens signed by `tokens`.
     pub fn new(engine: Engine, tokens: TokenKey) -> Self {
-        Self { engine, tokens, body_limit: 64 * 1024, ready: Arc::new(AtomicBool::new(true)) }
+        Self {
+            engine,
+            tokens,
+            body_limit: 64 * 1024,
+            ready: Arc::new(AtomicBool::new(true)),
+            nlu: None,
+            models_dir: PathBuf::from("data/models"),
+        }
+    }
+
+    /// The same state with `nlu` serving models from `models_dir`.
+    pub fn with_nlu(mut self, nlu: NluService, models_dir: PathBuf) -> Self {
+        self.nlu = Some(nlu);
+        self.models_dir = models_dir;
+        self
     }
 
     /// Whether the node takes traffic.
@@ -49,6 +69,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(routes::workers(state.clone()))
         .unify()
         .or(routes::payments(state.clone()))
+        .unify()
+        .or(routes::nlu(state.clone()))
         .unify()
         .or(routes::system(state))
         .unify()

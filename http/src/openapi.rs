@@ -73,6 +73,10 @@ pub const ROUTES: &[RouteDoc] = &[
     r("post", "/v1/jobs/{order_id}/complete", "worker", None, "The assigned worker finished"),
     r("post", "/v1/jobs/{order_id}/decline", "worker", None, "The assigned worker cannot do it"),
     r("post", "/v1/auth/tokens", "admin", Some("TokenRequest"), "Issue a customer, worker or admin token"),
+    r("post", "/v1/nlu/parse", "customer", Some("NluParse"), "Understand a sentence: intent, slots, entities"),
+    r("get", "/ops/models", "admin", None, "Devices and loaded models with batch statistics"),
+    r("post", "/ops/models/{name}/load", "admin", Some("ModelLoad"), "Load or hot-swap a model from the models folder"),
+    r("post", "/ops/models/{name}/unload", "admin", None, "Unload a model; queued requests are still answered"),
     r("get", "/ops/actors", "admin", None, "Supervision tree with every live actor's snapshot"),
     r("post", "/ops/actors/{kind}/{id}/fail", "admin", None, "Supervision drill: make one actor fail"),
     r("get", "/ops/invariants", "admin", None, "Double bookings and stuck orders in the database"),
@@ -109,6 +113,12 @@ fn schemas() -> Value {
         "Reschedule": { "type": "object", "required": ["start"], "additionalProperties": false,
             "properties": { "start": { "type": "string", "format": "date-time" } } },
         "ChangeWorker": { "type": "object", "additionalProperties": false, "properties": { "block": { "type": "boolean" } } },
+        "NluParse": { "type": "object", "required": ["text"], "additionalProperties": false, "properties": {
+            "text": { "type": "string", "maxLength": 500 },
+            "reference_time": { "type": "string", "format": "date-time" },
+            "lang": { "type": "string", "enum": ["zh", "en"] } } },
+        "ModelLoad": { "type": "object", "additionalProperties": false,
+            "properties": { "dir": { "type": "string", "description": "folder inside the models folder" } } },
         "Rate": { "type": "object", "required": ["stars"], "additionalProperties": false,
             "properties": { "stars": { "type": "integer", "minimum": 1, "maximum": 5 } } },
         "Preferences": { "type": "object", "additionalProperties": false, "properties": {

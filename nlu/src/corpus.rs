@@ -1,9 +1,29 @@
-//! The synthetic training corpus, generated from templates and the lexicon. (Being written.)
+//! The synthetic training corpus (templates × lexicon × slot values × typos) and the hand-written test set.
+//!
+//! [`generate`] / [`generate_with`] make labelled utterances in zh and en over
+//! all intents, with exact char spans for every slot kind; same seed, same
+//! corpus. [`split`] holds out a stable fraction by text hash (a text and its
+//! duplicates land on the same side). [`load_labelled`] reads the hand-written
+//! JSONL set (`nlu/data/handwritten.jsonl`, [`HANDWRITTEN`]).
 
 use serde::{Deserialize, Serialize};
 
+use crate::lexicon::Lexicon;
 use crate::model::SlotSpan;
 use crate::{Intent, Lang};
+
+mod generate;
+mod labelled;
+mod phrases;
+pub mod rng;
+mod templates;
+mod typos;
+
+pub use generate::generate_with;
+pub use labelled::{load_labelled, Expect, Labelled};
+
+/// The hand-written labelled test set (JSON lines; see [`load_labelled`]).
+pub const HANDWRITTEN: &str = include_str!("../data/handwritten.jsonl");
 
 /// One labelled utterance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,38 +38,17 @@ pub struct Example {
     pub spans: Vec<SlotSpan>,
 }
 
-/// Generates `n` examples deterministically from `seed` (placeholder templates until the generator lands).
+/// Generates `n` examples deterministically from `seed` with the built-in lexicon.
 pub fn generate(seed: u64, n: usize) -> Vec<Example> {
-    use crate::SlotKind;
-    type Template = (&'static str, Intent, &'static [(SlotKind, &'static str)]);
-    let templates: &[Template] = &[
-        (
-            "明天上午10点来打扫厨房",
-            Intent::BookService,
-            &[(SlotKind::Time, "明天上午10点"), (SlotKind::Service, "打扫"), (SlotKind::Room, "厨房")],
-        ),
-        ("取消订单A1023", Intent::CancelOrder, &[(SlotKind::OrderId, "A1023")]),
-        (
-            "clean my kitchen tomorrow at 3pm",
-            Intent::BookService,
-            &[(SlotKind::Service, "clean"), (SlotKind::Room, "kitchen"), (SlotKind::Time, "tomorrow at 3pm")],
-        ),
-        ("好的", Intent::Confirm, &[]),
-        ("不要", Intent::Deny, &[]),
-        ("今天天气怎么样", Intent::Other, &[]),
-    ];
-    (0..n)
-        .map(|i| {
-            let (text, intent, parts) = templates[(i + seed as usize) % templates.len()];
-            let spans = parts
-                .iter()
-                .filter_map(|(kind, part)| {
-                    let byte = text.find(part)?;
-                    let start = text[..byte].chars().count();
-                    Some(SlotSpan { kind: *kind, start, end: start + part.chars().count() })
-                })
-                .collect();
-            Example { text: text.to_string(), lang: Lang::detect(text), intent, spans }
-        })
-        .collect()
+    generate_with(&Lexicon::builtin(), seed, n)
 }
+
+/// Splits `examples` into (train, held out): a text goes to held out when its seeded hash falls
+/// under `held_out_fraction` (0–1), so the split is stable and duplicates never straddle it.
+pub fn split(examples: Vec<Example>, held_out_fraction: f64, seed: u64) -> (Vec<Example>, Vec<Example>) {
+    let fraction = held_out_fraction.clamp(0.0, 1.0);
+    examples.into_iter().partition(|e| (rng::hash_text(&e.text, seed) >> 11) as f64 / (1u64 << 53) as f64 >= fraction)
+}
+
+#[cfg(test)]
+mod tests;

@@ -8,8 +8,10 @@
 //! training set from templates and the lexicon.
 
 pub mod corpus;
+pub mod evaluate;
 pub mod labels;
 pub mod lexicon;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod result;

@@ -1,10 +1,12 @@
 //! Route groups. Each handler: parse, authorize, call the engine, render.
 
+mod nlu;
 mod orders;
 mod payments;
 mod system;
 mod workers;
 
+pub use nlu::nlu;
 pub use orders::orders;
 pub use payments::payments;
 pub use system::system;

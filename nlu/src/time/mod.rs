@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Lang;
 
+pub mod common;
 pub mod en;
 pub mod eval;
 pub mod zh;
