@@ -46,7 +46,9 @@ pub struct TrainConfig {
     pub unk_dropout: f64,
     /// Where to train.
     pub device: Device,
-    /// libtorch CPU threads (`None`: leave libtorch's setting).
+    /// libtorch CPU threads (`None`: leave libtorch's setting). The default, 1,
+    /// trained 10x faster than 2 on a busy 2-core box (20k examples × 8 epochs
+    /// in 69 s); libtorch's threads stall whenever a neighbour takes a core.
     pub threads: Option<usize>,
 }
 
@@ -58,14 +60,14 @@ impl Default for TrainConfig {
             seed: 42,
             epochs: 8,
             batch_size: 64,
-            learning_rate: 3e-3,
+            learning_rate: 8e-3,
             held_out_fraction: 0.1,
             hyper: Hyper::default(),
             max_len: MAX_LEN,
             min_char_count: 1,
             unk_dropout: 0.02,
             device: Device::Cpu,
-            threads: None,
+            threads: Some(1),
         }
     }
 }
