@@ -4,7 +4,7 @@
 //! ```text
 //! ./dev cargo bench -p autoglm-gpu --bench pool            # CPU build
 //! AUTOGLM_BENCH_MODEL=models/intent_slot ./dev cargo bench -p autoglm-gpu --bench pool
-//! AUTOGLM_BENCH_SECS=1 ...                                 # seconds per measurement (default 2)
+//! AUTOGLM_BENCH_SECS=1 ...                                 # seconds per measurement (default 1.5)
 //! ```
 //! Without `AUTOGLM_BENCH_MODEL` a default-size model is trained for one
 //! epoch first (speed does not depend on how well it is trained).
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use autoglm_gpu::{devices, train, DeviceInfo, ModelPool, NluModel, PoolConfig, TrainConfig};
+use autoglm_gpu::{devices, train, ModelPool, NluModel, PoolConfig, TrainConfig};
 use tokio::task::JoinSet;
 
 struct Row {
@@ -34,7 +34,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn bench_secs() -> Duration {
-    let secs = std::env::var("AUTOGLM_BENCH_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(2.0);
+    let secs = std::env::var("AUTOGLM_BENCH_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.5);
     Duration::from_secs_f64(secs.clamp(0.1, 60.0))
 }
 
@@ -52,7 +52,7 @@ fn model_dir(scratch: &std::path::Path) -> Result<PathBuf, Box<dyn std::error::E
 }
 
 /// The raw model at a fixed batch size: calls per second and per-call latency.
-fn bench_raw(model: &NluModel, texts: &[String], batch: usize, device: &DeviceInfo) -> Row {
+fn bench_raw(model: &NluModel, texts: &[String], batch: usize, device: &str) -> Row {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut offset = 0;
     let mut next = || {
@@ -78,7 +78,7 @@ fn bench_raw(model: &NluModel, texts: &[String], batch: usize, device: &DeviceIn
     let secs = started.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
     Row {
-        device: device.name.clone(),
+        device: device.to_string(),
         mode: format!("raw batch {batch}"),
         sentences_per_s: sentences as f64 / secs,
         p50_us: percentile(&lat, 0.5),
@@ -88,7 +88,7 @@ fn bench_raw(model: &NluModel, texts: &[String], batch: usize, device: &DeviceIn
 }
 
 /// The pool with `callers` concurrent callers each sending one sentence at a time.
-async fn bench_pool(pool: &ModelPool, texts: Arc<Vec<String>>, callers: usize, device: &DeviceInfo) -> Row {
+async fn bench_pool(pool: &ModelPool, texts: Arc<Vec<String>>, callers: usize, device: &str) -> Row {
     let budget = bench_secs();
     let started = Instant::now();
     let mut set = JoinSet::new();
@@ -117,7 +117,7 @@ async fn bench_pool(pool: &ModelPool, texts: Arc<Vec<String>>, callers: usize, d
     let status = pool.models().await;
     let mean_batch = status.first().map_or(0.0, |s| s.mean_batch);
     Row {
-        device: device.name.clone(),
+        device: device.to_string(),
         mode: format!("pool {callers} callers"),
         sentences_per_s: lat.len() as f64 / secs,
         p50_us: percentile(&lat, 0.5),
@@ -128,41 +128,54 @@ async fn bench_pool(pool: &ModelPool, texts: Arc<Vec<String>>, callers: usize, d
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Criterion-style filters and --bench flags are accepted and ignored.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    tch::set_num_threads(threads as i32);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scratch = std::env::temp_dir().join(format!("autoglm-bench-model-{}", std::process::id()));
     let dir = model_dir(&scratch)?;
     let texts: Vec<String> = autoglm_nlu::corpus::generate(3, 4096).into_iter().map(|e| e.text).collect();
     let mean_chars = texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len() as f64;
     let texts = Arc::new(texts);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(2)).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
     let mut rows = Vec::new();
     for device in devices() {
-        let model = NluModel::load(&dir, device.device())?;
-        eprintln!("{}: {} weights, mean sentence {mean_chars:.1} chars", device.name, model.parameter_count());
-        for batch in [1, 32, 256] {
-            rows.push(bench_raw(&model, &texts, batch, &device));
-        }
-        let config = PoolConfig {
-            devices: Some(vec![device.name.clone()]),
-            max_batch: 256,
-            max_wait_us: 1_000,
-            ..Default::default()
-        };
-        runtime.block_on(async {
-            let pool = ModelPool::start(config).await?;
-            pool.load("intent_slot", &dir).await?;
-            for callers in [1, 64, 512] {
-                rows.push(bench_pool(&pool, texts.clone(), callers, &device).await);
+        let cpu = device.kind == autoglm_gpu::DeviceKind::Cpu;
+        // On the CPU: libtorch threads = cores, then one thread (several workers share the cores).
+        let setups: Vec<(usize, usize)> = if cpu { vec![(cores, 1), (1, cores)] } else { vec![(cores, 1)] };
+        for (threads, workers) in setups {
+            tch::set_num_threads(threads as i32);
+            let model = NluModel::load(&dir, device.device())?;
+            eprintln!(
+                "{}: {} weights, mean sentence {mean_chars:.1} chars, {threads} libtorch threads",
+                device.name,
+                model.parameter_count()
+            );
+            let label = format!("{} ({threads}t)", device.name);
+            for batch in [1, 32, 256] {
+                rows.push(bench_raw(&model, &texts, batch, &label));
             }
-            pool.shutdown().await;
-            Ok::<_, Box<dyn std::error::Error>>(())
-        })?;
+            let config = PoolConfig {
+                devices: Some(vec![device.name.clone()]),
+                cpu_workers: workers,
+                max_batch: 256,
+                max_wait_us: 1_000,
+                ..Default::default()
+            };
+            let label = format!("{} ({workers}w x {threads}t)", device.name);
+            runtime.block_on(async {
+                let pool = ModelPool::start(config).await?;
+                pool.load("intent_slot", &dir).await?;
+                for callers in [1, 64, 512] {
+                    rows.push(bench_pool(&pool, texts.clone(), callers, &label).await);
+                }
+                pool.shutdown().await;
+                Ok::<_, Box<dyn std::error::Error>>(())
+            })?;
+        }
     }
-    println!("\n{:<8} {:<18} {:>14} {:>11} {:>11}  notes", "device", "mode", "sentences/s", "p50 µs", "p99 µs");
+    println!("\nmean sentence {mean_chars:.1} chars; {cores} cores");
+    println!("{:<18} {:<18} {:>14} {:>11} {:>11}  notes", "device", "mode", "sentences/s", "p50 µs", "p99 µs");
     for r in &rows {
         println!(
-            "{:<8} {:<18} {:>14.0} {:>11.1} {:>11.1}  {}",
+            "{:<18} {:<18} {:>14.0} {:>11.1} {:>11.1}  {}",
             r.device, r.mode, r.sentences_per_s, r.p50_us, r.p99_us, r.extra
         );
     }

@@ -1,10 +1,10 @@
 //! Trains the intent+slot model on the generated corpus and saves it.
 //!
 //! ```text
-//! ./dev cargo run --release -p autoglm-gpu --example train -- [OUT_DIR] [EXAMPLES] [EPOCHS] [SEED]
+//! ./dev cargo run --release -p autoglm-gpu --example train -- [OUT_DIR] [EXAMPLES] [EPOCHS] [SEED] [THREADS]
 //! ```
-//! Defaults: `models/intent_slot`, 20000 examples, 8 epochs, seed 42. Runs on
-//! the first CUDA device when there is one, else on the CPU.
+//! Defaults: `models/intent_slot`, 20000 examples, 8 epochs, seed 42, libtorch's
+//! thread count. Runs on the first CUDA device when there is one, else on the CPU.
 
 use std::path::PathBuf;
 
@@ -23,15 +23,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = arg(&args, 1, 20_000)?;
     let epochs: usize = arg(&args, 2, 8)?;
     let seed: u64 = arg(&args, 3, 42)?;
+    let threads: usize = arg(&args, 4, 0)?;
     let device = devices().first().map(|d| d.device()).unwrap_or(tch::Device::Cpu);
     let examples = autoglm_nlu::corpus::generate(seed, n);
-    let config = TrainConfig { seed, epochs, device, version: format!("seed{seed}-n{n}"), ..Default::default() };
+    let config = TrainConfig {
+        seed,
+        epochs,
+        device,
+        version: format!("seed{seed}-n{n}"),
+        threads: (threads > 0).then_some(threads),
+        ..Default::default()
+    };
     println!(
         "training on {} examples, {epochs} epochs, {device:?}, {} threads",
         examples.len(),
         tch::get_num_threads()
     );
     let report = train(&config, &examples, |p| {
+        if p.epoch == 1 {
+            println!("({} libtorch threads)", tch::get_num_threads());
+        }
         println!(
             "epoch {:>2}/{}  loss {:.4}  held-out intent acc {:.4}  slot F1 {:.4}  ({:.1}s)",
             p.epoch,

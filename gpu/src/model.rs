@@ -14,8 +14,11 @@ use crate::net::{Logits, Net};
 use crate::vocab::{CharVocab, PAD};
 use crate::GpuError;
 
-/// Sentences per forward pass inside one `predict` call (bounds memory on huge batches).
-const CHUNK: usize = 256;
+/// Most sentences per forward pass on the CPU: sentences are sorted by length
+/// and cut into chunks, so each chunk pads little.
+const CPU_CHUNK: usize = 64;
+/// Most sentences per forward pass on a GPU (larger: launches cost more than padding).
+const GPU_CHUNK: usize = 1024;
 
 /// A loaded (or freshly trained) intent+slot model on one device.
 ///
@@ -214,19 +217,20 @@ impl NluModel {
         f(&inner.vs, &inner.net)
     }
 
-    /// Predicts each text (inference mode, no gradients). Long batches are
-    /// sorted by length and run in chunks, so short sentences are not padded
-    /// to the longest one.
+    /// Predicts each text (inference mode, no gradients). Batches are sorted
+    /// by length and run in chunks, so short sentences are not padded to the
+    /// longest one; outputs come back in input order.
     pub fn predict_texts(&self, texts: &[&str]) -> Result<Vec<ModelOutput>, GpuError> {
         let _guard = tch::no_grad_guard();
         let inner = self.lock();
-        if texts.len() <= CHUNK {
+        let chunk_size = if self.device.is_cuda() { GPU_CHUNK } else { CPU_CHUNK };
+        if texts.len() <= 1 {
             return self.predict_chunk(&inner.net, texts);
         }
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].chars().count().min(self.manifest.max_len));
         let mut out: Vec<Option<ModelOutput>> = vec![None; texts.len()];
-        for chunk in order.chunks(CHUNK) {
+        for chunk in order.chunks(chunk_size) {
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
             for (&i, o) in chunk.iter().zip(self.predict_chunk(&inner.net, &batch)?) {
                 out[i] = Some(o);

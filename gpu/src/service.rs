@@ -20,6 +20,9 @@ use crate::pool::ModelPool;
 /// Longest text the NLU takes, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
 
+/// One utterance of [`NluService::parse_batch`]: text, language hint, reference time.
+pub type BatchItem = (String, Option<Lang>, Option<DateTime<FixedOffset>>);
+
 /// Why the NLU could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NluError {
@@ -94,10 +97,7 @@ impl NluService {
 
     /// Understands many utterances, the model running them as one batch.
     /// Each item is `(text, lang, reference)`; a bad text fails only its own item.
-    pub async fn parse_batch(
-        &self,
-        items: &[(String, Option<Lang>, Option<DateTime<FixedOffset>>)],
-    ) -> Result<Vec<Result<NluResult, NluError>>, NluError> {
+    pub async fn parse_batch(&self, items: &[BatchItem]) -> Result<Vec<Result<NluResult, NluError>>, NluError> {
         let valid: Vec<&str> = items.iter().filter(|i| check_text(&i.0).is_ok()).map(|i| i.0.as_str()).collect();
         let outputs = match self.inner.pool.predict_batch_on(&self.inner.model, &valid).await {
             Ok(outputs) => outputs.into_iter().map(Some).collect(),

@@ -46,7 +46,9 @@ pub struct TrainConfig {
     pub unk_dropout: f64,
     /// Where to train.
     pub device: Device,
-    /// libtorch CPU threads (`None`: leave libtorch's setting).
+    /// libtorch CPU threads (`None`: leave libtorch's setting). The default, 1,
+    /// trained 10x faster than 2 on a busy 2-core box (20k examples × 8 epochs
+    /// in 69 s); libtorch's threads stall whenever a neighbour takes a core.
     pub threads: Option<usize>,
 }
 
@@ -58,14 +60,14 @@ impl Default for TrainConfig {
             seed: 42,
             epochs: 8,
             batch_size: 64,
-            learning_rate: 3e-3,
+            learning_rate: 8e-3,
             held_out_fraction: 0.1,
             hyper: Hyper::default(),
             max_len: MAX_LEN,
             min_char_count: 1,
             unk_dropout: 0.02,
             device: Device::Cpu,
-            threads: None,
+            threads: Some(1),
         }
     }
 }
@@ -158,20 +160,11 @@ impl SplitMix64 {
     }
 }
 
-/// Splits `examples` into (train, held-out) deterministically from `seed`;
-/// the held-out part has `round(n * fraction)` examples, at least one when
-/// the fraction is positive and there are two or more examples.
+/// Splits `examples` into (train, held-out) with the corpus's own split
+/// ([`autoglm_nlu::corpus::split`]): by a seeded hash of the text, so
+/// duplicates of a text never straddle the split and inflate the metrics.
 pub fn split(examples: &[Example], held_out_fraction: f64, seed: u64) -> (Vec<Example>, Vec<Example>) {
-    let mut order: Vec<usize> = (0..examples.len()).collect();
-    SplitMix64::new(seed ^ 0x5EED_5EED).shuffle(&mut order);
-    let n = examples.len();
-    let mut held = ((n as f64) * held_out_fraction.clamp(0.0, 1.0)).round() as usize;
-    if held_out_fraction > 0.0 && n >= 2 {
-        held = held.clamp(1, n - 1);
-    }
-    let held_out = order[..held].iter().map(|&i| examples[i].clone()).collect();
-    let train = order[held..].iter().map(|&i| examples[i].clone()).collect();
-    (train, held_out)
+    autoglm_nlu::corpus::split(examples.to_vec(), held_out_fraction, seed)
 }
 
 /// Trains a model on `examples` (split into train and held-out per `config`),
@@ -347,14 +340,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split_is_deterministic_and_disjoint() {
-        let examples = autoglm_nlu::corpus::generate(1, 50);
+    fn split_is_deterministic_and_keeps_duplicates_together() {
+        let examples = autoglm_nlu::corpus::generate(1, 400);
         let (a, b) = split(&examples, 0.2, 9);
-        assert_eq!((a.len(), b.len()), (40, 10));
+        assert_eq!(a.len() + b.len(), 400);
+        assert!(!a.is_empty() && !b.is_empty());
         assert_eq!(split(&examples, 0.2, 9), (a.clone(), b.clone()));
-        assert_ne!(split(&examples, 0.2, 10).1, b);
-        assert_eq!(split(&examples, 0.0, 9).1.len(), 0);
-        assert_eq!(split(&examples[..2], 0.01, 9).1.len(), 1);
+        assert!(b.iter().all(|h| !a.iter().any(|t| t.text == h.text)));
+        assert!(split(&examples, 0.0, 9).1.is_empty());
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn config(max_batch: usize, max_wait: Duration, queue_capacity: usize) -> PoolCo
         queue_capacity,
         devices: Some(vec!["cpu".into()]),
         cpu_threads: Some(1),
+        cpu_workers: 1,
         ..Default::default()
     }
 }
@@ -124,10 +125,16 @@ async fn hot_swap_under_load_drops_nothing() {
             Ok::<_, String>(versions_ok)
         });
     }
-    // Swap while the callers are busy.
-    for _ in 0..50 {
+    // Swap while the callers are busy: once v1 has answered some of them.
+    for _ in 0..10_000 {
+        if pool.models().await[0].requests >= 16 {
+            break;
+        }
         tokio::task::yield_now().await;
     }
+    let before = pool.models().await[0].clone();
+    assert_eq!(before.version, "v1");
+    assert!(before.requests >= 16 && before.requests < 320, "{before:?}");
     let status = pool.load(NAME, v2()).await.expect("load v2");
     assert_eq!(status.version, "v2");
     let mut total = 0;
@@ -138,6 +145,7 @@ async fn hot_swap_under_load_drops_nothing() {
     let models = pool.models().await;
     assert_eq!(models.len(), 1, "the old version is gone: {models:?}");
     assert_eq!((models[0].version.as_str(), models[0].state), ("v2", ModelState::Ready));
+    assert!(models[0].requests > 0, "v2 answered the rest");
     assert!(pool.supervisor().lookup(&format!("{NAME}#1.0@cpu")).is_none(), "v1 worker stopped");
     pool.shutdown().await;
 }
@@ -177,7 +185,7 @@ async fn crashed_worker_is_restarted_and_the_pool_keeps_answering() {
 #[tokio::test(start_paused = true)]
 async fn several_workers_share_one_queue() {
     let mut cfg = config(4, Duration::from_millis(1), 1024);
-    cfg.devices = Some(vec!["cpu".into(), "cpu".into()]);
+    cfg.cpu_workers = 2;
     let pool = pool_with_v1(cfg).await;
     let texts: Vec<&str> = ["好的", "不要", "取消订单A1023"].iter().cycle().take(90).copied().collect();
     let outs = pool.predict_batch(&texts).await.expect("batch");

@@ -102,7 +102,8 @@ impl ModelPool {
         Ok(Self { inner: Arc::new(inner) })
     }
 
-    /// The devices every model is loaded on.
+    /// The worker slots every model is loaded on: one entry per worker (a CPU
+    /// appears `cpu_workers` times).
     pub fn devices(&self) -> &[DeviceInfo] {
         &self.inner.devices
     }
@@ -155,7 +156,7 @@ impl ModelPool {
             let mut map = self.write_models();
             let old = map.insert(name.to_string(), version.clone());
             if let Some(old) = &old {
-                old.start_draining();
+                self.start_draining(old);
             }
             old
         };
@@ -173,7 +174,7 @@ impl ModelPool {
         let old = {
             let mut map = self.write_models();
             let old = map.remove(name).ok_or_else(|| ModelError::NotLoaded(name.to_string()))?;
-            old.start_draining();
+            self.start_draining(&old);
             old
         };
         tracing::info!(model = name, version = %old.version, "model unloading");
@@ -269,6 +270,10 @@ impl ModelPool {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(ModelError::Failed("model pool shut down".to_string()));
         }
+        if self.inner.supervisor.actor.get_status() >= ractor::ActorStatus::Stopping {
+            // It gave up after too many worker crashes: nothing would answer.
+            return Err(ModelError::Failed("model workers' supervisor has stopped".to_string()));
+        }
         let (version, receivers) = {
             let map = self.read_models();
             let version = map.get(model).ok_or_else(|| ModelError::NotLoaded(model.to_string()))?.clone();
@@ -300,9 +305,15 @@ impl ModelPool {
         Ok(())
     }
 
+    /// Closes `old` and lists it as draining (called under the models write lock,
+    /// so `models()` always sees it somewhere).
+    fn start_draining(&self, old: &Arc<Version>) {
+        old.start_draining();
+        self.inner.draining.lock().unwrap_or_else(|e| e.into_inner()).push(old.clone());
+    }
+
     /// Lets a closed version answer its queue (bounded by `drain_timeout`), then stops its workers.
     async fn retire(&self, old: Arc<Version>) {
-        self.inner.draining.lock().unwrap_or_else(|e| e.into_inner()).push(old.clone());
         old.wake_all();
         let drained = old.queue.outstanding().wait_zero(self.inner.config.drain_timeout).await;
         if !drained {

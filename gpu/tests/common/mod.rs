@@ -43,7 +43,7 @@ pub fn tiny_config(seed: u64) -> TrainConfig {
         epochs: 6,
         batch_size: 16,
         learning_rate: 1e-2,
-        held_out_fraction: 0.2,
+        held_out_fraction: 0.0,
         hyper: Hyper { embed_dim: 16, channels: 32, kernel: 3, dilation: 2, dropout: 0.1 },
         threads: Some(1),
         ..Default::default()
