@@ -131,7 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scratch = std::env::temp_dir().join(format!("autoglm-bench-model-{}", std::process::id()));
     let dir = model_dir(&scratch)?;
-    let texts: Vec<String> = autoglm_nlu::corpus::generate(3, 4096).into_iter().map(|e| e.text).collect();
+    let texts: Vec<String> = autoglm_nlu::corpus::generate(3, 16_384).into_iter().map(|e| e.text).collect();
     let mean_chars = texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len() as f64;
     let texts = Arc::new(texts);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
@@ -149,21 +149,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 model.parameter_count()
             );
             let label = format!("{} ({threads}t)", device.name);
-            for batch in [1, 32, 256] {
+            // A GPU needs far bigger batches than the CPU to be kept busy.
+            let batches: &[usize] = if cpu { &[1, 32, 256] } else { &[1, 32, 256, 1024, 4096] };
+            for &batch in batches {
                 rows.push(bench_raw(&model, &texts, batch, &label));
             }
             let config = PoolConfig {
                 devices: Some(vec![device.name.clone()]),
                 cpu_workers: workers,
-                max_batch: 256,
+                max_batch: if cpu { 256 } else { 2048 },
                 max_wait_us: 1_000,
+                queue_capacity: 65_536,
                 ..Default::default()
             };
             let label = format!("{} ({workers}w x {threads}t)", device.name);
             runtime.block_on(async {
                 let pool = ModelPool::start(config).await?;
                 pool.load("intent_slot", &dir).await?;
-                for callers in [1, 64, 512] {
+                let callers: &[usize] = if cpu { &[1, 64, 512] } else { &[1, 512, 8192] };
+                for &callers in callers {
                     rows.push(bench_pool(&pool, texts.clone(), callers, &label).await);
                 }
                 pool.shutdown().await;
