@@ -88,11 +88,7 @@ pub fn eval_time_file(path: &Path, lang: Lang, failures: bool, mut out: impl Wri
     let cases = eval::load_cases(&text).map_err(anyhow::Error::msg).with_context(|| path.display().to_string())?;
     let report = eval::run(&cases, lang, 20).map_err(anyhow::Error::msg)?;
     if failures {
-        for o in report.failures() {
-            writeln!(out, "FAIL {} [{}] {}", o.id, o.category, o.input)?;
-            writeln!(out, "  want {}", serde_json::Value::Array(o.expected.clone()))?;
-            writeln!(out, "  got  {}", serde_json::Value::Array(o.got.clone()))?;
-        }
+        write!(out, "{}", report.failures_text())?;
     }
     writeln!(out, "{report}\n")?;
     Ok(report)

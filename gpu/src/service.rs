@@ -149,29 +149,53 @@ impl NluService {
     /// service is dropped.
     pub fn watch_lexicon(&self, path: PathBuf, every: Duration) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(&self.inner);
+        let mut watch = LexiconWatch::new(path);
         tokio::spawn(async move {
-            let mut seen = modified(&path);
             let mut ticker = tokio::time::interval(every);
             ticker.tick().await;
             loop {
                 ticker.tick().await;
                 let Some(inner) = weak.upgrade() else { return };
-                let now = modified(&path);
-                if now == seen {
-                    continue;
-                }
-                seen = now;
-                match read_lexicon(&path) {
-                    Ok(lexicon) => {
-                        tracing::info!(path = %path.display(), entries = lexicon.len(), "lexicon reloaded");
-                        NluService { inner }.set_lexicon(lexicon);
+                let service = NluService { inner };
+                match watch.poll(&service) {
+                    Ok(Some(entries)) => {
+                        tracing::info!(path = %watch.path.display(), entries, "lexicon reloaded")
                     }
-                    Err(e) => {
-                        tracing::error!(path = %path.display(), error = %e, "lexicon not reloaded; keeping the one in use")
-                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "lexicon not reloaded; keeping the one in use"),
                 }
             }
         })
+    }
+}
+
+/// One lexicon file and the modification time last read.
+#[derive(Debug)]
+pub struct LexiconWatch {
+    path: PathBuf,
+    seen: Option<SystemTime>,
+}
+
+impl LexiconWatch {
+    /// Watches `path`, taking its current version as already loaded.
+    pub fn new(path: PathBuf) -> Self {
+        let seen = modified(&path);
+        Self { path, seen }
+    }
+
+    /// When the file changed since the last poll, reads it and hands it to
+    /// `service`: `Ok(Some(entries))` after a reload, `Ok(None)` when nothing
+    /// changed, `Err` (and the service keeps its lexicon) when it does not parse.
+    pub fn poll(&mut self, service: &NluService) -> Result<Option<usize>, String> {
+        let now = modified(&self.path);
+        if now == self.seen {
+            return Ok(None);
+        }
+        self.seen = now;
+        let lexicon = read_lexicon(&self.path)?;
+        let entries = lexicon.len();
+        service.set_lexicon(lexicon);
+        Ok(Some(entries))
     }
 }
 

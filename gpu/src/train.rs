@@ -127,38 +127,8 @@ pub struct TrainReport {
     pub elapsed: Duration,
 }
 
-/// A small deterministic PRNG (SplitMix64) for shuffling and `<unk>` dropout.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A float in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Fisher–Yates shuffle.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
-}
+/// The corpus's deterministic PRNG, also used for shuffling and `<unk>` dropout.
+pub use autoglm_nlu::corpus::rng::SplitMix64;
 
 /// Splits `examples` into (train, held-out) with the corpus's own split
 /// ([`autoglm_nlu::corpus::split`]): by a seeded hash of the text, so

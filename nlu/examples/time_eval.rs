@@ -13,11 +13,7 @@ fn main() -> Result<(), String> {
     let cases = eval::load_cases(&text)?;
     let report = eval::run(&cases, lang, 20)?;
     if args.iter().any(|a| a == "--failures") {
-        for o in report.failures() {
-            println!("FAIL {} [{}] {}", o.id, o.category, o.input);
-            println!("  want {}", serde_json::Value::Array(o.expected.clone()));
-            println!("  got  {}", serde_json::Value::Array(o.got.clone()));
-        }
+        print!("{}", report.failures_text());
     }
     println!("{report}");
     Ok(())

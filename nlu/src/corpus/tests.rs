@@ -132,29 +132,3 @@ fn check_expect_matches_spans(c: &Labelled) {
         assert!(known.is_empty(), "line {line}: service spans {known:?} but no service expected");
     }
 }
-
-#[test]
-#[ignore]
-fn print_sample() {
-    for ex in generate(11, 150) {
-        let spans: Vec<String> = ex.spans.iter().map(|s| format!("{}={}", s.kind, span_text(&ex.text, s))).collect();
-        println!("{:<16} {} | {}", ex.intent.as_str(), ex.text, spans.join(" "));
-    }
-}
-
-#[test]
-#[ignore]
-fn print_stats() {
-    let corpus = generate(0, 20_000);
-    let distinct: HashSet<&str> = corpus.iter().map(|e| e.text.as_str()).collect();
-    println!("{} examples, {} distinct texts", corpus.len(), distinct.len());
-    for lang in Lang::ALL {
-        println!("{lang}: {}", corpus.iter().filter(|e| e.lang == *lang).count());
-    }
-    for intent in Intent::ALL {
-        println!("{intent}: {}", corpus.iter().filter(|e| e.intent == *intent).count());
-    }
-    for kind in SlotKind::ALL {
-        println!("{kind}: {}", corpus.iter().flat_map(|e| &e.spans).filter(|s| s.kind == *kind).count());
-    }
-}

@@ -254,58 +254,6 @@ fn rules_on_the_generated_corpus() {
 }
 
 #[test]
-#[ignore]
-fn print_generated_disagreements() {
-    let lexicon = Lexicon::builtin();
-    for e in crate::corpus::generate(5, 3000) {
-        let f = extract(&e.text, &lexicon);
-        let gold: Vec<_> = e.spans.iter().filter(|s| s.kind != SlotKind::Time).copied().collect();
-        let show = |v: &[SlotSpan]| {
-            v.iter().map(|s| format!("{}={}", s.kind, span_text(&e.text, s.start, s.end))).collect::<Vec<_>>()
-        };
-        if f.intent.intent != e.intent || f.spans() != gold {
-            println!(
-                "{} | {} want {} | got {:?} want {:?}",
-                e.text,
-                f.intent.intent,
-                e.intent,
-                show(&f.spans()),
-                show(&gold)
-            );
-        }
-    }
-}
-
-/// Developer tool: `RULES_EVAL_FILE=cases.jsonl cargo test -p autoglm-nlu rules_on_a_file -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn rules_on_a_file() {
-    let Ok(path) = std::env::var("RULES_EVAL_FILE") else { return };
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let cases = crate::corpus::load_labelled(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let examples: Vec<_> = cases.iter().map(|c| c.example()).collect();
-    println!("{}", rules_eval(&examples));
-    let lexicon = Lexicon::builtin();
-    for c in &cases {
-        let f = extract(&c.text, &lexicon);
-        let gold: Vec<_> = c.spans.iter().filter(|s| s.kind != SlotKind::Time).copied().collect();
-        let show = |v: &[SlotSpan]| {
-            v.iter().map(|s| format!("{}={}", s.kind, span_text(&c.text, s.start, s.end))).collect::<Vec<_>>()
-        };
-        if f.intent.intent != c.intent || f.spans() != gold {
-            println!(
-                "{} | {} want {} | got {:?} want {:?}",
-                c.text,
-                f.intent.intent,
-                c.intent,
-                show(&f.spans()),
-                show(&gold)
-            );
-        }
-    }
-}
-
-#[test]
 fn extract_is_fast() {
     let lexicon = Lexicon::builtin();
     let texts = [

@@ -6,7 +6,7 @@
 //! pass when nothing is returned.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -151,6 +151,17 @@ impl Report {
     /// The failed cases.
     pub fn failures(&self) -> impl Iterator<Item = &Outcome> {
         self.outcomes.iter().filter(|o| !o.passed)
+    }
+
+    /// Every failed case with what was expected and what came out, three lines each.
+    pub fn failures_text(&self) -> String {
+        let mut out = String::new();
+        for o in self.failures() {
+            let _ = writeln!(out, "FAIL {} [{}] {}", o.id, o.category, o.input);
+            let _ = writeln!(out, "  want {}", Value::Array(o.expected.clone()));
+            let _ = writeln!(out, "  got  {}", Value::Array(o.got.clone()));
+        }
+        out
     }
 }
 

@@ -187,21 +187,7 @@ impl Parser<'_> {
         if n > 1 && !self.w(k + 1).ends_with('s') {
             return None;
         }
-        let (code, days, months) = match self.w(k + 1).trim_end_matches('s') {
-            "day" => ('D', n as i64, 0),
-            "week" => ('W', 7 * n as i64, 0),
-            "month" => ('M', 0, n as i32),
-            "year" => ('Y', 0, 12 * n as i32),
-            _ => return None,
-        };
-        let t = self.today;
-        let (s, e) = if dir > 0 {
-            let s = t + Duration::days(1);
-            (s, add_months(s, months) + Duration::days(days))
-        } else {
-            (add_months(t, -months) - Duration::days(days), t)
-        };
-        Some((k + 2, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e)))
+        Some((k + 2, self.n_units_from_today(n, self.w(k + 1), dir)?))
     }
 
     /// `earlier this month`, `later this week`, `later in the year`, `earlier previous week`.

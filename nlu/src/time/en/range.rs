@@ -264,12 +264,17 @@ impl Parser<'_> {
             _ => return None,
         };
         let (k, n) = self.count(i + 1)?;
-        let unit = self.w(k);
+        Some((k + 1, self.n_units_from_today(n, self.w(k), dir)?))
+    }
+
+    /// `n` days/weeks/months/years after today (`dir` > 0, starting tomorrow)
+    /// or before it (ending today), as a range with a `P<n><unit>` timex.
+    pub(super) fn n_units_from_today(&self, n: u32, unit: &str, dir: i64) -> Option<RangeV> {
         let (code, days, months) = match unit.trim_end_matches('s') {
-            "day" => ('D', n as i64, 0),
-            "week" => ('W', 7 * n as i64, 0),
-            "month" => ('M', 0, n as i32),
-            "year" => ('Y', 0, 12 * n as i32),
+            "day" => ('D', i64::from(n), 0),
+            "week" => ('W', 7 * i64::from(n), 0),
+            "month" => ('M', 0, i32::try_from(n).ok()?),
+            "year" => ('Y', 0, i32::try_from(n).ok()?.checked_mul(12)?),
             _ => return None,
         };
         let t = self.today;
@@ -279,6 +284,6 @@ impl Parser<'_> {
         } else {
             (add_months(t, -months) - Duration::days(days), t)
         };
-        Some((k + 1, RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e)))
+        Some(RangeV::one(format!("({},{},P{n}{code})", ymd(s), ymd(e)), s, e))
     }
 }
