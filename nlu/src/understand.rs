@@ -112,9 +112,11 @@ fn span_text(chars: &[char], start: usize, end: usize) -> String {
 /// Sets start/end/date/duration from the time entities.
 fn fill_time(slots: &mut Slots, times: &[TimeEntity], intent: Intent, reference: DateTime<FixedOffset>) {
     let offset = *reference.offset();
+    let now = reference.naive_local();
     let points: Vec<DomainTime> = times
         .iter()
-        .map(|t| with_first_occurrence(&t.domain, reference.naive_local()))
+        .filter(|t| bookable(t, intent, now))
+        .map(|t| with_first_occurrence(&t.domain, now))
         .filter(|d| d.start.is_some() || d.date.is_some())
         .collect();
     let chosen = if intent == Intent::RescheduleOrder { points.last() } else { points.first() };
@@ -128,6 +130,21 @@ fn fill_time(slots: &mut Slots, times: &[TimeEntity], intent: Intent, reference:
         slots.duration_minutes = times.iter().find_map(|t| t.domain.duration_minutes);
     }
 }
+
+/// Whether a time entity can fill the time slots: "now" (现在) only when
+/// booking (现在付款 is no appointment), and nothing more than two years from
+/// now (a bare number read as a year, 1200 Century Avenue).
+fn bookable(t: &TimeEntity, intent: Intent, now: NaiveDateTime) -> bool {
+    let present = t.values.iter().any(|v| v.get("timex").and_then(|x| x.as_str()) == Some("PRESENT_REF"));
+    if present && intent != Intent::BookService {
+        return false;
+    }
+    let day = t.domain.start.map(|s| s.date()).or(t.domain.date);
+    day.is_none_or(|d| (d - now.date()).num_days().abs() <= MAX_DAYS_AWAY)
+}
+
+/// How far from today a time may be and still be meant for an order.
+const MAX_DAYS_AWAY: i64 = 2 * 366;
 
 /// A weekly recurring time (`XXXX-WXX-6TMO`, 每周六上午) also gets its first
 /// occurrence on or after `now` as start (or date), so a booking can begin.
@@ -273,6 +290,13 @@ mod tests {
         assert_eq!(r.slots.start.as_deref(), Some("2026-03-07T09:00:00+08:00"));
         let r = parse("clean the kitchen every Thursday at 8am");
         assert_eq!(r.slots.start.as_deref(), Some("2026-03-12T08:00:00+08:00"), "today's 8am has passed");
+    }
+
+    #[test]
+    fn now_is_a_time_only_for_bookings_and_far_years_are_no_time() {
+        assert_eq!(parse("保洁的钱我现在付一下").slots.start, None);
+        let r = parse("my address is 1200 Century Avenue");
+        assert_eq!((r.slots.date, r.slots.start), (None, None));
     }
 
     #[test]
