@@ -54,8 +54,8 @@ pub struct NluResult {
     pub lang: Lang,
     /// The intent.
     pub intent: Intent,
-    /// Confidence in the intent, 0–1.
-    pub confidence: f32,
+    /// Confidence in the intent, 0–1, to three decimals.
+    pub confidence: f64,
     /// Extracted slots.
     pub slots: Slots,
     /// The spans behind the slots, in order of position.

@@ -62,6 +62,7 @@ pub fn understand(
         slots.rooms.push(Room::WholeHome);
     }
 
+    let confidence = (f64::from(confidence) * 1000.0).round() / 1000.0;
     NluResult { text: text.to_string(), lang, intent, confidence, slots, entities: entities(&chars, &times, &rules) }
 }
 
