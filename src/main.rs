@@ -176,6 +176,18 @@ enum NluCmd {
 
 #[derive(Subcommand)]
 enum OpsCmd {
+    /// Devices and loaded models: version, state, requests, batches, queue, timings.
+    Models {
+        /// Base URL of the node.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Admin token (default: minted from --data-dir).
+        #[arg(long, env = "AUTOGLM_TOKEN")]
+        token: Option<String>,
+        /// Data dir of the node, to mint an admin token.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// The supervision tree with every live actor's snapshot.
     Actors {
         /// Base URL of the node.
@@ -241,6 +253,11 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Ops { what: OpsCmd::Actors { url, token, data_dir, max_children } } => {
             let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
             print!("{}", ops::actors(&client, max_children).await?);
+            Ok(())
+        }
+        Cmd::Ops { what: OpsCmd::Models { url, token, data_dir } } => {
+            let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
+            print!("{}", ops::models(&client).await?);
             Ok(())
         }
         Cmd::Loadgen { target, rate, duration, mix, connections, customers, token, data_dir, json } => {

@@ -1,4 +1,5 @@
-//! `autoglm ops actors`: the live supervision tree in the terminal.
+//! `autoglm ops actors|models`: the live supervision tree and the model
+//! registry in the terminal.
 
 use anyhow::{bail, Result};
 use autoglm_supervisor::Snapshot;
@@ -62,5 +63,79 @@ fn compact(v: &serde_json::Value) -> String {
         serde_json::Value::Object(m) if m.is_empty() => String::new(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// Fetches `/ops/models` and renders devices and loaded models as a table.
+pub async fn models(client: &crate::client::Client) -> Result<String> {
+    let reply = client.get("/ops/models").await?;
+    if !reply.status.is_success() {
+        bail!("{}: {}", reply.status, String::from_utf8_lossy(&reply.body));
+    }
+    Ok(render_models(&reply.json()?))
+}
+
+/// The `/ops/models` document as a table, one row per model version.
+pub fn render_models(doc: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let devices: Vec<&str> = doc["devices"].as_array().into_iter().flatten().filter_map(|d| d.as_str()).collect();
+    let _ = writeln!(out, "devices: {}", devices.join(", "));
+    let models = doc["models"].as_array().cloned().unwrap_or_default();
+    if models.is_empty() {
+        let _ = writeln!(out, "no model loaded (the NLU answers from rules and the time parser)");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<14} {:<22} {:<9} {:<12} {:>9} {:>8} {:>7} {:>11} {:>9} {:>9} {:>8}",
+        "model",
+        "version",
+        "state",
+        "devices",
+        "requests",
+        "batches",
+        "batch",
+        "queue",
+        "wait µs",
+        "infer µs",
+        "restarts"
+    );
+    for m in &models {
+        let devices: Vec<&str> = m["devices"].as_array().into_iter().flatten().filter_map(|d| d.as_str()).collect();
+        let restarts: u64 = m["workers"].as_array().into_iter().flatten().filter_map(|w| w["restarts"].as_u64()).sum();
+        let _ = writeln!(
+            out,
+            "{:<14} {:<22} {:<9} {:<12} {:>9} {:>8} {:>7.1} {:>11} {:>9.0} {:>9.0} {:>8}",
+            m["name"].as_str().unwrap_or("?"),
+            m["version"].as_str().unwrap_or("?"),
+            m["state"].as_str().unwrap_or("?"),
+            devices.join(","),
+            m["requests"].as_u64().unwrap_or(0),
+            m["batches"].as_u64().unwrap_or(0),
+            m["mean_batch"].as_f64().unwrap_or(0.0),
+            format!("{}/{}", m["queue_depth"].as_u64().unwrap_or(0), m["queue_capacity"].as_u64().unwrap_or(0)),
+            m["mean_queue_wait_us"].as_f64().unwrap_or(0.0),
+            m["mean_inference_us"].as_f64().unwrap_or(0.0),
+            restarts
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_table_shows_each_version_and_the_empty_case() {
+        let empty = render_models(&serde_json::json!({ "devices": ["cpu"], "models": [] }));
+        assert!(empty.contains("devices: cpu") && empty.contains("no model loaded"), "{empty}");
+        let doc = serde_json::json!({ "devices": ["cuda:0"], "models": [{
+            "name": "intent_slot", "version": "0.1.0-seed42", "state": "ready", "devices": ["cuda:0"],
+            "workers": [{ "restarts": 2 }], "requests": 10, "batches": 4, "mean_batch": 2.5,
+            "queue_depth": 0, "queue_capacity": 4096, "mean_queue_wait_us": 812.0, "mean_inference_us": 95.0 }] });
+        let table = render_models(&doc);
+        assert!(table.contains("intent_slot") && table.contains("0.1.0-seed42") && table.contains("0/4096"), "{table}");
+        assert!(table.lines().last().is_some_and(|l| l.trim_end().ends_with('2')), "{table}");
     }
 }

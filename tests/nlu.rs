@@ -75,6 +75,8 @@ async fn parse_over_http_then_load_swap_and_unload_a_model() {
     assert_eq!(body(&r)["slots"]["service"], "cleaning");
     let served = wait_for(&admin, "/ops/models", |v| v["models"][0]["requests"].as_u64().unwrap_or(0) >= 1).await;
     assert_eq!(served["models"][0]["state"], "ready");
+    let table = autoglm::ops::models(&admin).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(table.contains("intent_slot") && table.contains("v1") && table.contains("ready"), "{table}");
 
     // Hot swap to another version from another folder, then unload.
     train_tiny(&models_dir.join("v2"), "v2");
