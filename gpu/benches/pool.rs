@@ -5,6 +5,7 @@
 //! ./dev cargo bench -p autoglm-gpu --bench pool            # CPU build
 //! AUTOGLM_BENCH_MODEL=models/intent_slot ./dev cargo bench -p autoglm-gpu --bench pool
 //! AUTOGLM_BENCH_SECS=1 ...                                 # seconds per measurement (default 1.5)
+//! AUTOGLM_BENCH_WAIT_US=0 ...                              # the pool's max_wait_us (default 1000)
 //! ```
 //! Without `AUTOGLM_BENCH_MODEL` a default-size model is trained for one
 //! epoch first (speed does not depend on how well it is trained).
@@ -36,6 +37,11 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 fn bench_secs() -> Duration {
     let secs = std::env::var("AUTOGLM_BENCH_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.5);
     Duration::from_secs_f64(secs.clamp(0.1, 60.0))
+}
+
+/// The pool's `max_wait_us` (`AUTOGLM_BENCH_WAIT_US`, default 1000).
+fn bench_wait_us() -> u64 {
+    std::env::var("AUTOGLM_BENCH_WAIT_US").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000)
 }
 
 fn model_dir(scratch: &std::path::Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
@@ -158,7 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 devices: Some(vec![device.name.clone()]),
                 cpu_workers: workers,
                 max_batch: if cpu { 256 } else { 2048 },
-                max_wait_us: 1_000,
+                max_wait_us: bench_wait_us(),
                 queue_capacity: 65_536,
                 ..Default::default()
             };

@@ -18,6 +18,11 @@ pub struct PoolConfig {
     /// Most requests in one forward pass.
     pub max_batch: usize,
     /// Longest a request waits for others to join its batch, in microseconds.
+    /// 0 (the default): a free worker takes what is queued at once; under load
+    /// requests queue while the workers run and form the next batches anyway
+    /// (CPU bench: the same throughput at 512 callers, p50 at one caller 0.47
+    /// ms instead of 2.5 ms with 1000). Raise it to trade latency for fuller
+    /// batches.
     pub max_wait_us: u64,
     /// Most requests waiting per model; beyond it `predict` fails fast with `Overloaded`.
     pub queue_capacity: usize,
@@ -47,7 +52,7 @@ impl Default for PoolConfig {
         Self {
             default_model: "intent_slot".to_string(),
             max_batch: 64,
-            max_wait_us: 2_000,
+            max_wait_us: 0,
             queue_capacity: 4096,
             request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
