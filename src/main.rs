@@ -174,31 +174,37 @@ enum NluCmd {
     },
 }
 
+/// Where a running node is and how to get in as admin.
+#[derive(clap::Args)]
+struct NodeAccess {
+    /// Base URL of the node.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Admin token (default: minted from --data-dir).
+    #[arg(long, env = "AUTOGLM_TOKEN")]
+    token: Option<String>,
+    /// Data dir of the node, to mint an admin token.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+}
+
+impl NodeAccess {
+    fn client(self) -> Result<Client> {
+        Ok(Client::new(&self.url, Some(admin_token(self.token, &self.data_dir)?)))
+    }
+}
+
 #[derive(Subcommand)]
 enum OpsCmd {
     /// Devices and loaded models: version, state, requests, batches, queue, timings.
     Models {
-        /// Base URL of the node.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// Admin token (default: minted from --data-dir).
-        #[arg(long, env = "AUTOGLM_TOKEN")]
-        token: Option<String>,
-        /// Data dir of the node, to mint an admin token.
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        node: NodeAccess,
     },
     /// The supervision tree with every live actor's snapshot.
     Actors {
-        /// Base URL of the node.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// Admin token (default: minted from --data-dir).
-        #[arg(long, env = "AUTOGLM_TOKEN")]
-        token: Option<String>,
-        /// Data dir of the node, to mint an admin token.
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        node: NodeAccess,
         /// Children shown per supervisor.
         #[arg(long, default_value_t = 50)]
         max_children: usize,
@@ -250,14 +256,12 @@ async fn run(cli: Cli) -> Result<()> {
             let opts = nlu_cli::TrainOptions { out, examples, epochs, seed, device };
             tokio::task::block_in_place(|| nlu_cli::train_command(&opts, std::io::stdout().lock()))
         }
-        Cmd::Ops { what: OpsCmd::Actors { url, token, data_dir, max_children } } => {
-            let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
-            print!("{}", ops::actors(&client, max_children).await?);
+        Cmd::Ops { what: OpsCmd::Actors { node, max_children } } => {
+            print!("{}", ops::actors(&node.client()?, max_children).await?);
             Ok(())
         }
-        Cmd::Ops { what: OpsCmd::Models { url, token, data_dir } } => {
-            let client = Client::new(&url, Some(admin_token(token, &data_dir)?));
-            print!("{}", ops::models(&client).await?);
+        Cmd::Ops { what: OpsCmd::Models { node } } => {
+            print!("{}", ops::models(&node.client()?).await?);
             Ok(())
         }
         Cmd::Loadgen { target, rate, duration, mix, connections, customers, token, data_dir, json } => {
