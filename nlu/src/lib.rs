@@ -8,6 +8,7 @@
 //! training set from templates and the lexicon.
 
 pub mod corpus;
+pub mod dialogue;
 pub mod evaluate;
 pub mod labels;
 pub mod lexicon;
