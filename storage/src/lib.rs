@@ -8,6 +8,7 @@
 //! - `writer.rs`: [`Writer`], many changes per transaction;
 //! - `cache.rs`: [`OrderCache`];
 //! - `lease.rs`: cluster leases with fencing tokens;
+//! - `session.rs`: [`Sessions`], dialogue state of the chat (in process or Redis);
 //! - `invariants.rs`: [`Db::check_invariants`];
 //! - `testing.rs`: fresh databases per backend for tests of every crate.
 //!
@@ -23,6 +24,7 @@ mod invariants;
 pub mod lease;
 pub mod migration;
 pub mod rows;
+pub mod session;
 #[doc(hidden)]
 pub mod testing;
 pub mod writer;
@@ -34,4 +36,5 @@ pub use error::{StorageError, WriteError};
 pub use lease::Lease;
 pub use migration::Migrator;
 pub use rows::{CustomerPrefs, EventRow, IdempotencyRow, InvariantReport, NewEvent, OrderFilter, PaymentRow};
+pub use session::{SessionConfig, SessionError, SessionTurn, Sessions};
 pub use writer::{Writer, WriterConfig, WriterStats};
