@@ -303,7 +303,14 @@ impl Db {
         let list = |s: &str| -> Result<Vec<WorkerId>, StorageError> {
             serde_json::from_str(s).map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))
         };
-        Ok(CustomerPrefs { favourites: list(&row.favourites)?, blocked: list(&row.blocked)? })
+        let address = match row.address.as_deref() {
+            Some(json) => Some(
+                serde_json::from_str(json)
+                    .map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))?,
+            ),
+            None => None,
+        };
+        Ok(CustomerPrefs { favourites: list(&row.favourites)?, blocked: list(&row.blocked)?, address })
     }
 
     /// Replaces a customer's preferences.
@@ -315,11 +322,22 @@ impl Db {
             customer_id: Set(customer.0.clone()),
             favourites: Set(json(&prefs.favourites)?),
             blocked: Set(json(&prefs.blocked)?),
+            address: Set(match &prefs.address {
+                Some(a) => Some(
+                    serde_json::to_string(a)
+                        .map_err(|e| StorageError::corrupt("customer_prefs", customer.as_str(), e))?,
+                ),
+                None => None,
+            }),
         };
         customer_prefs::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(customer_prefs::Column::CustomerId)
-                    .update_columns([customer_prefs::Column::Favourites, customer_prefs::Column::Blocked])
+                    .update_columns([
+                        customer_prefs::Column::Favourites,
+                        customer_prefs::Column::Blocked,
+                        customer_prefs::Column::Address,
+                    ])
                     .to_owned(),
             )
             .exec_without_returning(&self.conn)

@@ -239,6 +239,9 @@ pub mod customer_prefs {
         /// JSON array of worker ids.
         #[sea_orm(column_type = "Text")]
         pub blocked: String,
+        /// JSON address (`{text, lat, lon}`), when the customer gave one.
+        #[sea_orm(column_type = "Text", nullable)]
+        pub address: Option<String>,
     }
 
     /// No relations are declared; joins are written where needed.

@@ -13,7 +13,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(CustomerAddress)]
     }
 }
 
@@ -266,6 +266,36 @@ enum CustomerPrefs {
     CustomerId,
     Favourites,
     Blocked,
+    Address,
+}
+
+/// The customer's address on the profile (JSON `{text, lat, lon}`, nullable).
+struct CustomerAddress;
+
+impl MigrationName for CustomerAddress {
+    fn name(&self) -> &str {
+        "m20261130_000002_customer_address"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for CustomerAddress {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        if m.has_column("customer_prefs", "address").await? {
+            return Ok(());
+        }
+        m.alter_table(
+            Table::alter()
+                .table(CustomerPrefs::Table)
+                .add_column(ColumnDef::new(CustomerPrefs::Address).text().null())
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(Table::alter().table(CustomerPrefs::Table).drop_column(CustomerPrefs::Address).to_owned()).await
+    }
 }
 
 #[derive(DeriveIden)]

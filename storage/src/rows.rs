@@ -5,7 +5,7 @@ use crate::entity::{orders, payments, workers};
 use crate::error::StorageError;
 use autoglm_core::money::Currency;
 use autoglm_core::payment::PaymentState;
-use autoglm_core::{CustomerId, Money, Order, OrderId, OrderState, PaymentId, Worker, WorkerId};
+use autoglm_core::{Address, CustomerId, Money, Order, OrderId, OrderState, PaymentId, Worker, WorkerId};
 use sea_orm::ActiveValue::{NotSet, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -93,13 +93,17 @@ pub struct IdempotencyRow {
     pub created_at_ms: i64,
 }
 
-/// A customer's favourite and blocked workers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A customer's profile: favourite and blocked workers, home address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerPrefs {
     /// Workers the customer likes; they get a bonus in dispatch.
     pub favourites: Vec<WorkerId>,
     /// Workers the customer never wants again.
     pub blocked: Vec<WorkerId>,
+    /// Where services usually take place (the chat asks when there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
 }
 
 /// What [`Db::check_invariants`](crate::Db::check_invariants) found.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use autoglm_core::{CustomerId, OrderId, OrderState, PaymentId};
+use autoglm_core::{Address, CustomerId, OrderId, OrderState, PaymentId};
 use autoglm_storage::entity::{orders, reservations};
 use autoglm_storage::testing::{at, sample_order, sample_worker, test_databases, unique};
 use autoglm_storage::{CustomerPrefs, IdempotencyRow, OrderChange, WriteError};
@@ -39,10 +39,12 @@ async fn idempotency_prefs_nonces_and_workers() {
 
         let customer = CustomerId::from("C1");
         assert_eq!(db.get_prefs(&customer).await.ok(), Some(CustomerPrefs::default()), "[{name}]");
-        let prefs = CustomerPrefs { favourites: vec!["W1".into(), "W2".into()], blocked: vec!["W9".into()] };
+        let prefs =
+            CustomerPrefs { favourites: vec!["W1".into(), "W2".into()], blocked: vec!["W9".into()], address: None };
         db.set_prefs(&customer, &prefs).await.unwrap_or_else(|e| panic!("[{name}] {e}"));
         assert_eq!(db.get_prefs(&customer).await.ok(), Some(prefs), "[{name}]");
-        let prefs = CustomerPrefs { favourites: vec![], blocked: vec!["W1".into()] };
+        let address = Address { text: "人民广场1号".into(), lat: 31.23, lon: 121.47 };
+        let prefs = CustomerPrefs { favourites: vec![], blocked: vec!["W1".into()], address: Some(address) };
         db.set_prefs(&customer, &prefs).await.unwrap_or_else(|e| panic!("[{name}] {e}"));
         assert_eq!(db.get_prefs(&customer).await.ok(), Some(prefs), "[{name}]");
 
