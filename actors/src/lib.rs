@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod groups;
+pub mod llm;
 pub mod metrics;
 pub mod negotiation;
 pub mod order_actor;
@@ -19,6 +20,7 @@ pub use clock::Clock;
 pub use config::EngineConfig;
 pub use engine::{Caller, Engine, EngineParts, PayInfo};
 pub use error::EngineError;
+pub use llm::{LlmClient, LlmConfig, LlmError};
 pub use order_actor::Command;
 pub use payments::{PaymentGateway, SandboxGateway};
 
