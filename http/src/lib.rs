@@ -72,6 +72,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(routes::nlu(state.clone()))
         .unify()
+        .or(routes::pages(state.clone()))
+        .unify()
         .or(routes::system(state))
         .unify()
         .recover(error::recover)

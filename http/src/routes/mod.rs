@@ -2,12 +2,14 @@
 
 mod nlu;
 mod orders;
+mod pages;
 mod payments;
 mod system;
 mod workers;
 
 pub use nlu::nlu;
 pub use orders::orders;
+pub use pages::pages;
 pub use payments::payments;
 pub use system::system;
 pub use workers::workers;
