@@ -43,6 +43,79 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Understanding text: models, lexicon.
     pub nlu: NluSection,
+    /// The chat: sessions, dialogue defaults, the optional LLM.
+    pub chat: ChatSection,
+}
+
+/// Where chat sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionBackend {
+    /// In this process (lost on restart; one node only).
+    Memory,
+    /// In Redis (`[redis] url`), shared by every node.
+    Redis,
+}
+
+/// `[chat]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatSection {
+    /// `memory` or `redis`.
+    pub sessions: SessionBackend,
+    /// Minutes a conversation lives after its last turn.
+    pub session_ttl_minutes: u64,
+    /// How long a message waits for an earlier message of the same conversation.
+    pub lock_wait_ms: u64,
+    /// Hour a bare 上午 / "morning" stands for.
+    pub morning_hour: u32,
+    /// Hour a bare 下午 / "afternoon" stands for.
+    pub afternoon_hour: u32,
+    /// Hour a bare 晚上 / "evening" stands for.
+    pub evening_hour: u32,
+    /// Where free-text addresses are placed until a geocoder is configured.
+    pub city_centre: autoglm_core::GeoPoint,
+    /// An OpenAI-compatible endpoint for low-confidence turns (off when absent).
+    pub llm: Option<autoglm_actors::LlmConfig>,
+}
+
+impl Default for ChatSection {
+    fn default() -> Self {
+        let dialogue = autoglm_nlu::dialogue::DialogueConfig::default();
+        Self {
+            sessions: SessionBackend::Memory,
+            session_ttl_minutes: 30,
+            lock_wait_ms: 2000,
+            morning_hour: dialogue.morning_hour,
+            afternoon_hour: dialogue.afternoon_hour,
+            evening_hour: dialogue.evening_hour,
+            city_centre: autoglm_actors::ChatConfig::default().city_centre,
+            llm: None,
+        }
+    }
+}
+
+impl ChatSection {
+    /// The chat service's settings.
+    pub fn chat_config(&self) -> autoglm_actors::ChatConfig {
+        autoglm_actors::ChatConfig {
+            dialogue: autoglm_nlu::dialogue::DialogueConfig {
+                morning_hour: self.morning_hour,
+                afternoon_hour: self.afternoon_hour,
+                evening_hour: self.evening_hour,
+            },
+            city_centre: self.city_centre,
+        }
+    }
+
+    /// The session store's settings.
+    pub fn session_config(&self) -> autoglm_storage::SessionConfig {
+        autoglm_storage::SessionConfig {
+            ttl: std::time::Duration::from_secs(self.session_ttl_minutes.max(1) * 60),
+            lock_wait: std::time::Duration::from_millis(self.lock_wait_ms.max(1)),
+            ..autoglm_storage::SessionConfig::default()
+        }
+    }
 }
 
 /// `[nlu]`.
@@ -154,6 +227,7 @@ impl Default for Config {
             payments: engine.payments,
             auth: AuthConfig::default(),
             nlu: NluSection::default(),
+            chat: ChatSection::default(),
         }
     }
 }

@@ -1,17 +1,20 @@
 //! Wiring one node together: storage, caches, writer, gateway, engine and
 //! the HTTP edge. `autoglm serve` and the end-to-end tests both use it.
 
-use crate::config::Config;
+use crate::config::{Config, SessionBackend};
 use crate::{demo, secrets};
 use anyhow::{Context, Result};
 use autoglm_actors::payments::SandboxGateway;
-use autoglm_actors::{Engine, EngineParts};
+use autoglm_actors::{ChatError, ChatService, Engine, EngineParts, LlmClient, Understand};
 use autoglm_core::auth::{Claims, Role, TokenKey};
 use autoglm_gpu::service::read_lexicon;
-use autoglm_gpu::{ModelPool, NluService};
+use autoglm_gpu::{ModelPool, NluError, NluService};
 use autoglm_http::AppState;
 use autoglm_nlu::lexicon::Lexicon;
-use autoglm_storage::{CacheConfig, Db, DbOptions, OrderCache, Writer, WriterConfig};
+use autoglm_nlu::NluResult;
+use autoglm_storage::{CacheConfig, Db, DbOptions, OrderCache, Sessions, Writer, WriterConfig};
+use chrono::{DateTime, FixedOffset};
+use futures::future::BoxFuture;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -157,7 +160,8 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
     sandbox.set_callback_url(format!("http://{addr}/v1/payments/callback"));
 
     let nlu = start_nlu(&cfg, &engine).await?;
-    let mut state = AppState::new(engine, tokens).with_nlu(nlu, cfg.models_dir());
+    let chat = start_chat(&cfg, &engine, &nlu).await?;
+    let mut state = AppState::new(engine, tokens).with_nlu(nlu, cfg.models_dir()).with_chat(chat);
     state.body_limit = cfg.server.body_limit_bytes;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(autoglm_http::serve(listener, state.clone(), async move {
@@ -189,6 +193,47 @@ async fn start_nlu(cfg: &Config, engine: &Engine) -> Result<NluService> {
         nlu.watch_lexicon(cfg.nlu.lexicon.clone().into(), Duration::from_secs(cfg.nlu.lexicon_reload_secs.max(1)));
     }
     Ok(nlu)
+}
+
+/// The chat over the engine and the NLU, with sessions where `[chat]` says.
+async fn start_chat(cfg: &Config, engine: &Engine, nlu: &NluService) -> Result<ChatService> {
+    let sessions = match cfg.chat.sessions {
+        SessionBackend::Memory => Sessions::memory(cfg.chat.session_config()),
+        SessionBackend::Redis => {
+            if cfg.redis.url.is_empty() {
+                anyhow::bail!("[chat] sessions = \"redis\" needs [redis] url");
+            }
+            Sessions::redis(&cfg.redis.url, cfg.chat.session_config())
+                .await
+                .context("connecting the chat session store to Redis")?
+        }
+    };
+    let llm = match cfg.chat.llm.clone() {
+        Some(llm) => Some(LlmClient::new(llm).map_err(anyhow::Error::msg).context("[chat.llm]")?),
+        None => None,
+    };
+    tracing::info!(sessions = sessions.backend(), llm = llm.is_some(), "chat ready");
+    ChatService::new(engine.clone(), sessions, Arc::new(NluChat(nlu.clone())), llm, cfg.chat.chat_config())
+        .map_err(anyhow::Error::msg)
+        .context("[chat]")
+}
+
+/// The chat's view of the NLU service.
+struct NluChat(NluService);
+
+impl Understand for NluChat {
+    fn understand<'a>(
+        &'a self,
+        text: &'a str,
+        reference: DateTime<FixedOffset>,
+    ) -> BoxFuture<'a, Result<NluResult, ChatError>> {
+        Box::pin(async move {
+            self.0.parse(text, None, Some(reference)).await.map_err(|e| match e {
+                NluError::InvalidText(m) => ChatError::BadRequest(m),
+                NluError::Overloaded(m) => ChatError::Overloaded(m.to_string()),
+            })
+        })
+    }
 }
 
 fn scheme(url: &str) -> &str {

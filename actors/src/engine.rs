@@ -503,6 +503,11 @@ impl Engine {
         sandbox.simulate_payment(payment, true).map_err(|e| EngineError::Payment(e.to_string()))
     }
 
+    /// A customer's profile (favourites, blocked workers, address).
+    pub async fn prefs(&self, customer: &CustomerId) -> Arc<CustomerPrefs> {
+        self.shared.prefs(customer).await
+    }
+
     /// Replaces a customer's favourite and blocked workers.
     pub async fn set_prefs(&self, customer: &CustomerId, prefs: CustomerPrefs) -> Result<(), EngineError> {
         self.shared.set_prefs(customer, prefs).await

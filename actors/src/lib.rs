@@ -4,6 +4,7 @@
 //! Domain rules live in `autoglm-core`; this crate only orchestrates: who
 //! asks whom, in which order, and what gets committed when.
 
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod order_actor;
 pub mod payments;
 pub mod worker_actor;
 
+pub use chat::{ChatConfig, ChatError, ChatReply, ChatRequest, ChatService, Understand};
 pub use clock::Clock;
 pub use config::EngineConfig;
 pub use engine::{Caller, Engine, EngineParts, PayInfo};

@@ -90,7 +90,9 @@ impl NluService {
         reference: Option<DateTime<FixedOffset>>,
     ) -> Result<NluResult, NluError> {
         check_text(text)?;
-        let model = self.model_output(self.inner.pool.predict_on(&self.inner.model, text).await)?;
+        // The model reads the folded text (half width, simplified), as the rules do.
+        let folded = autoglm_nlu::normalize::fold(text);
+        let model = self.model_output(self.inner.pool.predict_on(&self.inner.model, &folded).await)?;
         let reference = reference.unwrap_or_else(|| self.now());
         Ok(understand(text, lang, reference, &self.lexicon(), model.as_ref()))
     }
@@ -98,7 +100,9 @@ impl NluService {
     /// Understands many utterances, the model running them as one batch.
     /// Each item is `(text, lang, reference)`; a bad text fails only its own item.
     pub async fn parse_batch(&self, items: &[BatchItem]) -> Result<Vec<Result<NluResult, NluError>>, NluError> {
-        let valid: Vec<&str> = items.iter().filter(|i| check_text(&i.0).is_ok()).map(|i| i.0.as_str()).collect();
+        let folded: Vec<String> =
+            items.iter().filter(|i| check_text(&i.0).is_ok()).map(|i| autoglm_nlu::normalize::fold(&i.0)).collect();
+        let valid: Vec<&str> = folded.iter().map(String::as_str).collect();
         let outputs = match self.inner.pool.predict_batch_on(&self.inner.model, &valid).await {
             Ok(outputs) => outputs.into_iter().map(Some).collect(),
             Err(e) => {

@@ -1,7 +1,7 @@
 //! One place that turns engine errors and warp rejections into the JSON
 //! error shape of DESIGN.md §3: `{"error": {"code": "...", "message": "..."}}`.
 
-use autoglm_actors::EngineError;
+use autoglm_actors::{ChatError, EngineError};
 use autoglm_core::DomainError;
 use serde_json::json;
 use std::convert::Infallible;
@@ -47,6 +47,19 @@ impl ApiError {
     pub fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
         warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        use StatusCode as S;
+        let message = e.to_string();
+        match e {
+            ChatError::BadRequest(_) => ApiError::new(S::BAD_REQUEST, "bad_request", message),
+            ChatError::Busy(_) => ApiError::new(S::CONFLICT, "busy", message),
+            ChatError::Overloaded(_) => ApiError::new(S::TOO_MANY_REQUESTS, "overloaded", message),
+            ChatError::Unavailable(_) => ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", message),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ mod routes;
 
 pub use error::ApiError;
 
-use autoglm_actors::Engine;
+use autoglm_actors::{ChatService, Engine};
 use autoglm_core::auth::TokenKey;
 use autoglm_gpu::NluService;
 use serde::de::DeserializeOwned;
@@ -35,6 +35,8 @@ pub struct AppState {
     pub nlu: Option<NluService>,
     /// Where `POST /ops/models/{name}/load` looks for model folders.
     pub models_dir: PathBuf,
+    /// The chat (`/v1/chat`, `/api/v1/order/place`); those routes answer 503 without it.
+    pub chat: Option<ChatService>,
 }
 
 impl AppState {
@@ -47,7 +49,14 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(true)),
             nlu: None,
             models_dir: PathBuf::from("data/models"),
+            chat: None,
         }
+    }
+
+    /// The same state with `chat` answering the chat routes.
+    pub fn with_chat(mut self, chat: ChatService) -> Self {
+        self.chat = Some(chat);
+        self
     }
 
     /// The same state with `nlu` serving models from `models_dir`.
@@ -71,6 +80,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(routes::payments(state.clone()))
         .unify()
         .or(routes::nlu(state.clone()))
+        .unify()
+        .or(routes::chat(state.clone()))
         .unify()
         .or(routes::pages(state.clone()))
         .unify()

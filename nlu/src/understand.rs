@@ -15,6 +15,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, NaiveTime, TimeZone
 
 use crate::lexicon::{LexLabel, Lexicon};
 use crate::model::{ModelOutput, SlotSpan};
+use crate::normalize;
 use crate::rules::{self, RuleFindings};
 use crate::time::{self, DomainTime, TimeEntity};
 use crate::{Intent, Lang, NluEntity, NluResult, SlotKind, Slots};
@@ -34,13 +35,17 @@ pub fn understand(
 ) -> NluResult {
     let lang = lang.unwrap_or_else(|| Lang::detect(text));
     let times = time::parse(text, lang, reference.naive_local());
-    let rules = rules::extract(text, lexicon);
+    // Rules and lexicon read the folded text (half width, simplified); it has
+    // the same chars at the same offsets, so every span still points into `text`.
+    let folded = normalize::fold(text);
+    let rules = rules::extract(&folded, lexicon);
     let (intent, confidence) = decide_intent(&rules, model);
     let chars: Vec<char> = text.chars().collect();
+    let folded_chars: Vec<char> = folded.chars().collect();
     let model_spans = model.map(|m| m.spans.as_slice()).unwrap_or_default();
 
     let mut slots = Slots {
-        service: rules.service().or_else(|| model_service(&chars, model_spans, lexicon)),
+        service: rules.service().or_else(|| model_service(&folded_chars, model_spans, lexicon)),
         rooms: rules.rooms(),
         order_id: rules.order_id().map(str::to_string).or_else(|| model_text(&chars, model_spans, SlotKind::OrderId)),
         rating: rules.rating(),
@@ -50,7 +55,7 @@ pub fn understand(
         ..Slots::default()
     };
     if slots.rooms.is_empty() {
-        slots.rooms = model_rooms(&chars, model_spans, lexicon);
+        slots.rooms = model_rooms(&folded_chars, model_spans, lexicon);
     }
     let order_id = slots.order_id.take();
     slots.order_id = order_id.map(|id| id.trim_start_matches('#').to_string()).filter(|id| !id.is_empty());

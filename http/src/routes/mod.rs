@@ -1,5 +1,6 @@
 //! Route groups. Each handler: parse, authorize, call the engine, render.
 
+mod chat;
 mod nlu;
 mod orders;
 mod pages;
@@ -7,6 +8,7 @@ mod payments;
 mod system;
 mod workers;
 
+pub use chat::chat;
 pub use nlu::nlu;
 pub use orders::orders;
 pub use pages::pages;

@@ -339,7 +339,7 @@ pub fn decide(state: &DialogueState, turn: &Turn<'_>, cfg: &DialogueConfig) -> (
         }
         let pending = Pending {
             kind,
-            order_id: nlu.slots.order_id.as_ref().map(|id| id.to_uppercase()),
+            order_id: nlu.slots.order_id.clone(),
             choices: Vec::new(),
             start: None,
             rating: nlu.slots.rating.filter(|r| (1..=5).contains(r)),
@@ -694,12 +694,7 @@ fn continue_action(
     let nlu = turn.nlu;
     // Fill what this turn brings.
     if pending.order_id.is_none() {
-        pending.order_id = nlu
-            .slots
-            .order_id
-            .as_ref()
-            .map(|id| id.to_uppercase())
-            .or_else(|| pick_choice(&nlu.text, &pending.choices));
+        pending.order_id = nlu.slots.order_id.clone().or_else(|| pick_choice(&nlu.text, &pending.choices));
     }
     if pending.rating.is_none() {
         pending.rating = nlu.slots.rating.filter(|r| (1..=5).contains(r));

@@ -11,7 +11,7 @@ use super::{ActionKind, Draft, Missing};
 use crate::Lang;
 
 /// Picks the sentence for `lang`.
-pub(crate) fn pick(lang: Lang, zh: String, en: String) -> String {
+pub fn pick(lang: Lang, zh: String, en: String) -> String {
     match lang {
         Lang::Zh => zh,
         Lang::En => en,
