@@ -112,7 +112,6 @@ async fn wait_step(browser: &Browser, what: &str, condition: &str) -> Value {
 
 /// The whole booking by chat: one sentence, confirm, pay, confirmed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs POST /v1/chat, which is not served yet"]
 async fn chat_page_books_confirms_and_pays() {
     let Some((chromium, driver)) = browser_binaries() else { return };
     let started = Instant::now();
