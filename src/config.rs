@@ -351,6 +351,9 @@ mod tests {
         assert_eq!(cfg.server.listen, defaults.server.listen);
         assert_eq!(cfg.nlu.pool, defaults.nlu.pool);
         assert_eq!(cfg.nlu.models_dir, defaults.nlu.models_dir);
+        assert_eq!(cfg.chat.chat_config(), defaults.chat.chat_config());
+        assert_eq!(cfg.chat.sessions, defaults.chat.sessions);
+        assert_eq!(cfg.chat.session_config().ttl, defaults.chat.session_config().ttl);
         std::env::set_var("AUTOGLM_TEST_SECRET", "s3cr3t");
         let text = substitute_env("[auth]\ntoken_secret = \"${AUTOGLM_TEST_SECRET}\"\n").unwrap_or_default();
         let cfg: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));

@@ -1,13 +1,15 @@
-//! `autoglm loadgen`: open-loop load against a running node. Requests are
-//! scheduled at a fixed rate and latency is measured from the scheduled
-//! time (so a slow server cannot hide its queueing). After the run it checks
-//! the invariants: no double booking, nothing stuck in `negotiating`.
+//! `autoglm loadgen`: open-loop load against a running node. Requests (or,
+//! for `--mix chat`, whole conversations) are scheduled at a fixed rate and
+//! latency is measured from the scheduled time (so a slow server cannot hide
+//! its queueing); the later turns of a conversation are measured from when
+//! they were sent. After the run it checks the invariants: no double
+//! booking, nothing stuck in `negotiating`.
 
 use crate::client::Client;
 use crate::demo::CENTRE;
 use anyhow::{bail, Context, Result};
 use autoglm_core::Service;
-use chrono::{Duration as ChronoDuration, FixedOffset, Timelike, Utc};
+use chrono::{Datelike, Duration as ChronoDuration, FixedOffset, Timelike, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -22,6 +24,9 @@ use tokio::time::Instant;
 pub enum Mix {
     /// Structured orders (`POST /v1/orders`).
     Orders,
+    /// Conversations through `POST /v1/chat` (book with a summary and a yes,
+    /// correct, cancel), zh and en; `--rate` is conversations per second.
+    Chat,
 }
 
 /// Load parameters.
@@ -44,9 +49,13 @@ pub struct Options {
 /// What a run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// Requests sent.
+    /// What was sent.
+    pub mix: &'static str,
+    /// Requests (chat: conversations) started.
     pub sent: u64,
-    /// 2xx answers.
+    /// Conversations that ran to their end (chat).
+    pub conversations: u64,
+    /// 2xx answers (chat: turns).
     pub ok: u64,
     /// Failures by status (or "transport").
     pub errors: BTreeMap<String, u64>,
@@ -54,8 +63,10 @@ pub struct Report {
     pub outcomes: BTreeMap<String, u64>,
     /// Seconds from first send to last answer.
     pub elapsed_secs: f64,
-    /// Answered requests per second.
+    /// Answered requests (chat: turns) per second.
     pub throughput: f64,
+    /// Finished conversations per second (chat).
+    pub conversations_per_sec: f64,
     /// Latency percentiles, milliseconds.
     pub p50_ms: f64,
     /// 99th percentile.
@@ -73,6 +84,7 @@ pub struct Report {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
+    conversations: u64,
     ok: u64,
     errors: BTreeMap<String, u64>,
     outcomes: BTreeMap<String, u64>,
@@ -102,25 +114,26 @@ pub async fn run(admin: &Client, opts: &Options, progress: impl Fn(&str)) -> Res
         tokio::time::sleep_until(due).await;
         let permit = permits.clone().acquire_owned().await.context("semaphore closed")?;
         let client = clients[rng.gen_range(0..clients.len())].clone();
-        let body = order_body(&mut rng);
-        let key = format!("lg-{}-{sent}", opts.seed);
         let sink = tally.clone();
-        tasks.spawn(async move {
-            let res = client.send(hyper::Method::POST, "/v1/orders", Some(&body), &[("idempotency-key", &key)]).await;
-            let latency = due.elapsed().as_micros() as u64;
-            drop(permit);
-            let mut t = sink.lock().unwrap_or_else(|e| e.into_inner());
-            t.latencies_us.push(latency);
-            match res {
-                Ok(r) if r.status.is_success() => {
-                    t.ok += 1;
-                    let state = r.json().ok().and_then(|v| v["state"].as_str().map(String::from)).unwrap_or_default();
-                    *t.outcomes.entry(state).or_default() += 1;
-                }
-                Ok(r) => *t.errors.entry(r.status.as_u16().to_string()).or_default() += 1,
-                Err(_) => *t.errors.entry("transport".into()).or_default() += 1,
+        match opts.mix {
+            Mix::Orders => {
+                let body = order_body(&mut rng);
+                let key = format!("lg-{}-{sent}", opts.seed);
+                tasks.spawn(async move {
+                    let res =
+                        client.send(hyper::Method::POST, "/v1/orders", Some(&body), &[("idempotency-key", &key)]).await;
+                    drop(permit);
+                    record(&sink, due, res, |v| v["state"].as_str().map(String::from));
+                });
             }
-        });
+            Mix::Chat => {
+                let script = conversation(&mut rng);
+                tasks.spawn(async move {
+                    converse(&client, &script, due, &sink).await;
+                    drop(permit);
+                });
+            }
+        }
         sent += 1;
         while tasks.try_join_next().is_some() {}
         if last_report.elapsed() >= Duration::from_secs(5) {
@@ -146,7 +159,13 @@ pub async fn run(admin: &Client, opts: &Options, progress: impl Fn(&str)) -> Res
         && invariants["holding_without_reservation"].as_u64() == Some(0)
         && negotiating == 0;
     Ok(Report {
+        mix: match opts.mix {
+            Mix::Orders => "orders",
+            Mix::Chat => "chat",
+        },
         sent,
+        conversations: t.conversations,
+        conversations_per_sec: t.conversations as f64 / elapsed.max(1e-9),
         ok: t.ok,
         passed: clean && t.errors.is_empty(),
         errors: t.errors,
@@ -161,6 +180,91 @@ pub async fn run(admin: &Client, opts: &Options, progress: impl Fn(&str)) -> Res
     })
 }
 
+/// Adds one answer to the tally: its latency from `since`, and the outcome `state_of` reads from a 2xx body.
+fn record(
+    sink: &Mutex<Tally>,
+    since: Instant,
+    res: Result<crate::client::Reply>,
+    state_of: impl Fn(&serde_json::Value) -> Option<String>,
+) -> Option<serde_json::Value> {
+    let latency = since.elapsed().as_micros() as u64;
+    let mut t = sink.lock().unwrap_or_else(|e| e.into_inner());
+    t.latencies_us.push(latency);
+    match res {
+        Ok(r) if r.status.is_success() => {
+            t.ok += 1;
+            let body = r.json().ok();
+            if let Some(state) = body.as_ref().and_then(&state_of) {
+                *t.outcomes.entry(state).or_default() += 1;
+            }
+            body
+        }
+        Ok(r) => {
+            *t.errors.entry(r.status.as_u16().to_string()).or_default() += 1;
+            None
+        }
+        Err(_) => {
+            *t.errors.entry("transport".into()).or_default() += 1;
+            None
+        }
+    }
+}
+
+/// Runs one conversation turn by turn; a failed turn ends it.
+async fn converse(client: &Client, script: &[String], due: Instant, sink: &Mutex<Tally>) {
+    let mut session = serde_json::Value::Null;
+    let mut since = due;
+    let last = script.len().saturating_sub(1);
+    for (i, text) in script.iter().enumerate() {
+        let body = json!({ "text": text, "session_id": session });
+        let res = client.post("/v1/chat", &body).await;
+        // The outcome of a conversation: the state of the order its last turn shows.
+        let reply = record(sink, since, res, |v| {
+            (i == last).then(|| v["order"]["state"].as_str().unwrap_or("no_order").to_string())
+        });
+        let Some(reply) = reply else { return };
+        session = reply["session_id"].clone();
+        since = Instant::now();
+    }
+    sink.lock().unwrap_or_else(|e| e.into_inner()).conversations += 1;
+}
+
+/// A plausible conversation in the demo city: most book (after a summary and
+/// a yes), some correct the day, some cancel afterwards, some change their mind.
+fn conversation(rng: &mut StdRng) -> Vec<String> {
+    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("+08:00 is a valid offset"));
+    let today = Utc::now().with_timezone(&offset);
+    let day = today + ChronoDuration::days(rng.gen_range(2..=30));
+    let other = day + ChronoDuration::days(1);
+    let hour = rng.gen_range(9..=16);
+    let zh_day = |d: chrono::DateTime<FixedOffset>| format!("{}月{}日", d.month(), d.day());
+    let (zh_rooms, en_rooms) =
+        [("厨房", "kitchen"), ("卫生间", "bathroom"), ("客厅", "living room"), ("卧室", "bedroom")]
+            [rng.gen_range(0..4)];
+    let zh_hour = if hour < 12 { format!("上午{hour}点") } else { format!("下午{}点", hour - 12) };
+    let en_hour = if hour < 12 {
+        format!("{hour}am")
+    } else if hour == 12 {
+        "12pm".into()
+    } else {
+        format!("{}pm", hour - 12)
+    };
+    let en_day = day.format("%B %-d").to_string();
+    let lines: Vec<String> = match rng.gen_range(0..10) {
+        0..=3 => vec![format!("{}{zh_hour}来打扫{zh_rooms}", zh_day(day)), "确认".into()],
+        4 => vec!["我想约个保洁".into(), format!("{}{zh_hour}", zh_day(day)), "好的".into()],
+        5 => vec![
+            format!("{}{zh_hour}打扫{zh_rooms}", zh_day(day)),
+            format!("不对，改成{}", zh_day(other)),
+            "确认".into(),
+        ],
+        6 => vec![format!("{}{zh_hour}来打扫{zh_rooms}", zh_day(day)), "确认".into(), "取消订单".into()],
+        7 => vec![format!("{}{zh_hour}来打扫{zh_rooms}", zh_day(day)), "不用了".into()],
+        _ => vec![format!("clean my {en_rooms} on {en_day} at {en_hour}"), "yes".into()],
+    };
+    lines
+}
+
 async fn customer_clients(admin: &Client, n: usize) -> Result<Vec<Client>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -169,7 +273,15 @@ async fn customer_clients(admin: &Client, n: usize) -> Result<Vec<Client>> {
             bail!("could not get a customer token ({}): {}", r.status, String::from_utf8_lossy(&r.body));
         }
         let token = r.json()?["token"].as_str().context("token missing")?.to_string();
-        out.push(admin.with_token(token));
+        let client = admin.with_token(token);
+        // Chat bookings take the address from the profile.
+        let prefs = json!({ "favourites": [], "blocked": [],
+                            "address": { "text": format!("演示城市 {} 号", i + 1), "lat": CENTRE.lat, "lon": CENTRE.lon } });
+        let r = client.send(hyper::Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await?;
+        if !r.status.is_success() {
+            bail!("could not set a customer's address ({}): {}", r.status, String::from_utf8_lossy(&r.body));
+        }
+        out.push(client);
     }
     Ok(out)
 }
@@ -204,13 +316,18 @@ impl Report {
     /// The report as the terminal shows it.
     pub fn render(&self) -> String {
         format!(
-            "sent {}  ok {}  errors {:?}\noutcomes {:?}\nthroughput {:.0} orders/s over {:.1}s\nlatency p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  max {:.2} ms\ninvariants {}\nresult: {}",
+            "mix {}  sent {}  conversations {}  ok {}  errors {:?}\noutcomes {:?}\nthroughput {:.0} {}/s over {:.1}s ({:.0} conversations/s)\nlatency{} p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  max {:.2} ms\ninvariants {}\nresult: {}",
+            self.mix,
             self.sent,
+            self.conversations,
             self.ok,
             self.errors,
             self.outcomes,
             self.throughput,
+            if self.mix == "chat" { "turns" } else { "orders" },
             self.elapsed_secs,
+            self.conversations_per_sec,
+            if self.mix == "chat" { " per turn" } else { "" },
             self.p50_ms,
             self.p99_ms,
             self.p999_ms,

@@ -647,3 +647,77 @@ async fn a_redis_outage_gives_503_and_books_nothing() {
     assert_eq!(list.as_array().map(Vec::len), Some(0), "no order without the session: {list}");
     node.stop().await;
 }
+
+/// A node whose chat asks the LLM at `url` for every turn (threshold 0.99).
+async fn llm_node(dir: &std::path::Path, url: &str) -> Node {
+    let mut cfg = Config::default();
+    cfg.server.listen = "127.0.0.1:0".into();
+    cfg.server.data_dir = dir.to_path_buf();
+    cfg.dispatch.bid_deadline_ms = 300;
+    cfg.chat.llm = Some(autoglm_actors::LlmConfig {
+        url: url.into(),
+        model: "glm-test".into(),
+        api_key_env: None,
+        timeout_ms: 500,
+        min_confidence: 0.99,
+    });
+    node::start(cfg, StartOptions { demo_workers: Some(40) }).await.unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_llm_answers_unsure_turns_and_the_local_nlu_covers_its_failures() {
+    use autoglm_actors::llm::fake::{completion, fake_endpoint, Reply};
+    let tomorrow = start_in(1, 10);
+    let answer = json!({"intent": "book_service",
+                        "slots": {"service": "cleaning", "rooms": ["kitchen"], "start": tomorrow}});
+    let (url, seen) = fake_endpoint(Reply::With(200, completion(&answer.to_string()))).await;
+    let node = llm_node(&data_dir("chat_llm"), &url).await;
+    let c = client(&node, Role::Customer, "CL1");
+    let prefs =
+        json!({"favourites": [], "blocked": [], "address": {"text": "人民广场1号", "lat": 31.23, "lon": 121.47}});
+    c.send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let r =
+        c.post("/v1/chat", &json!({"text": "那个灶台油乎乎的，明早弄弄"})).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let v = r.json().unwrap_or_default();
+    assert_eq!((v["llm"].clone(), v["intent"].clone()), (json!(true), json!("book_service")), "{v}");
+    assert_eq!(v["expect"], "confirmation", "{v}");
+    assert_eq!(v["slots"]["rooms"], json!(["kitchen"]));
+    assert_eq!(seen.lock().map(|s| s.len()).unwrap_or(0), 1, "one call per unsure turn");
+    node.stop().await;
+
+    // An endpoint that answers nonsense, and one that never answers: the local result stands.
+    for reply in [Reply::With(200, completion("{\"intent\": \"order_pizza\"}")), Reply::Hang] {
+        let (url, _) = fake_endpoint(reply).await;
+        let node = llm_node(&data_dir("chat_llm_bad"), &url).await;
+        let c = client(&node, Role::Customer, "CL2");
+        let r =
+            c.post("/v1/chat", &json!({"text": "明天上午10点来打扫厨房"})).await.unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(r.status, StatusCode::OK);
+        let v = r.json().unwrap_or_default();
+        assert_eq!((v["llm"].clone(), v["intent"].clone()), (json!(false), json!("book_service")), "{v}");
+        assert_eq!(v["slots"]["rooms"], json!(["kitchen"]), "{v}");
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_chat_mix_runs_conversations_and_checks_invariants() {
+    let node = start(&data_dir("chat_loadgen"), Some(200)).await;
+    let admin = client(&node, Role::Admin, "ops");
+    let opts = autoglm::loadgen::Options {
+        rate: 40,
+        duration: std::time::Duration::from_secs(1),
+        mix: autoglm::loadgen::Mix::Chat,
+        connections: 16,
+        customers: 8,
+        seed: 7,
+    };
+    let report = autoglm::loadgen::run(&admin, &opts, |_| {}).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(report.passed, "{}", report.render());
+    assert_eq!(report.conversations, report.sent, "{}", report.render());
+    assert!(report.ok >= 2 * report.sent, "every conversation has two turns or more: {}", report.render());
+    let booked: u64 =
+        ["awaiting_payment", "cancelled", "unassignable"].iter().filter_map(|s| report.outcomes.get(*s)).sum();
+    assert!(booked > 0, "{}", report.render());
+    node.stop().await;
+}

@@ -1,90 +1,11 @@
 //! The LLM plugin against a fake OpenAI-compatible endpoint on a real socket.
 
+use autoglm_actors::llm::fake::{completion, fake_endpoint, Reply};
 use autoglm_actors::llm::{LlmClient, LlmConfig, LlmError};
 use autoglm_core::catalog::{Room, Service};
 use autoglm_nlu::{Intent, Lang, NluEntity, NluResult, Slots};
 use chrono::{DateTime, FixedOffset};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// What the fake endpoint does with each request.
-#[derive(Clone)]
-enum Reply {
-    /// Answer with this status and body.
-    With(u16, String),
-    /// Read the request and never answer.
-    Hang,
-}
-
-/// A fake endpoint on 127.0.0.1; returns its base URL and the raw requests it saw.
-async fn fake_endpoint(reply: Reply) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        // A test sends a handful of requests; the task ends with the runtime.
-        for _ in 0..16 {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
-            let log = log.clone();
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                let Some(request) = read_request(&mut sock).await else { return };
-                log.lock().unwrap_or_else(|e| e.into_inner()).push(request);
-                match reply {
-                    Reply::Hang => std::future::pending::<()>().await,
-                    Reply::With(status, body) => {
-                        let head = format!(
-                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                            body.len()
-                        );
-                        let _ = sock.write_all(head.as_bytes()).await;
-                        let _ = sock.write_all(body.as_bytes()).await;
-                        let _ = sock.shutdown().await;
-                    }
-                }
-            });
-        }
-    });
-    (format!("http://{addr}/v1"), seen)
-}
-
-/// Reads one HTTP/1.1 request (head and content-length body) as text.
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    // Bounded: a request is far below 1 MiB.
-    while buf.len() < 1 << 20 {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf);
-        if let Some(head_end) = text.find("\r\n\r\n") {
-            let length = text[..head_end]
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            if buf.len() >= head_end + 4 + length {
-                return Some(String::from_utf8_lossy(&buf).into_owned());
-            }
-        }
-    }
-    None
-}
-
-/// A chat completion whose message content is `content`.
-fn completion(content: &str) -> String {
-    serde_json::json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "model": "glm-test",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]
-    })
-    .to_string()
-}
 
 fn config(url: &str) -> LlmConfig {
     LlmConfig { url: url.into(), model: "glm-test".into(), api_key_env: None, timeout_ms: 1500, min_confidence: 0.6 }

@@ -517,19 +517,22 @@ fn check_start(at: NaiveDateTime, turn: &Turn<'_>) -> Result<DateTime<FixedOffse
 fn continue_booking(mut next: DialogueState, turn: &Turn<'_>, times: &TimeInfo, lang: Lang) -> (DialogueState, Step) {
     let nlu = turn.nlu;
     let mut booking = next.booking.take().unwrap_or_default();
-    let named_something = merge_slots(&mut booking, nlu, times);
-    let mut notes = Vec::new();
-
-    // An answer to "where?" is the address, whatever else the NLU made of it.
-    if !named_something
-        && booking.asked == Some(Missing::Address)
-        && matches!(nlu.intent, Intent::ProvideInfo | Intent::Other)
-    {
-        let text = nlu.text.trim();
-        if (2..=120).contains(&text.chars().count()) {
-            booking.draft.address = Some(text.to_string());
-        }
+    // An answer to "where?" is the address, whatever else the NLU made of it:
+    // the `1号` of `人民广场1号` is a house number here, not the 1st of the month.
+    let address_answer = (booking.asked == Some(Missing::Address)
+        && nlu.slots.service.is_none()
+        && matches!(nlu.intent, Intent::ProvideInfo | Intent::Other))
+    .then(|| nlu.slots.address.clone().unwrap_or_else(|| nlu.text.trim().to_string()))
+    .filter(|a| (2..=120).contains(&a.chars().count()))
+    .filter(|a| nlu.entities.iter().filter(|e| e.kind == "time").all(|e| a.contains(&e.text)));
+    let no_time = TimeInfo::default();
+    let times = if address_answer.is_some() { &no_time } else { times };
+    let mut named_something = merge_slots(&mut booking, nlu, times);
+    if let Some(address) = address_answer {
+        booking.draft.address = Some(address);
+        named_something = true;
     }
+    let mut notes = Vec::new();
 
     if !named_something {
         match nlu.intent {

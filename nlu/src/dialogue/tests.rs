@@ -353,3 +353,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_house_number_in_the_address_is_not_a_date() {
+    let mut c = Chat::new();
+    c.address = None;
+    let r = c.say("明天上午10点来打扫厨房");
+    assert_eq!(r.missing, vec![Missing::Address]);
+    let r = c.say("人民广场1号");
+    assert_eq!(r.expect, Some(Expect::Confirmation), "{}", r.text);
+    c.say("确认");
+    assert_eq!((c.placed().start, c.placed().address.as_str()), (at(1, 10), "人民广场1号"));
+}
