@@ -300,6 +300,10 @@ async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "autoglm".into());
     println!("AutoGLM node listening on {url} ({workers} workers)");
     println!("  health:   curl {url}/healthz");
+    if demo.is_some() {
+        // The demo customer C1 chats in the browser; the token stays in the URL fragment (never sent to a server).
+        println!("  chat:     {url}/#token={}", node.token(Role::Customer, "C1"));
+    }
     println!("  token:    T=$({exe} token --role customer --subject C1 --data-dir {})", data_dir.display());
     println!("  order:    curl -H \"Authorization: Bearer $T\" -d '{{\"service\":\"cleaning\",\"start\":\"<RFC3339, tomorrow 10:00+08:00>\",\"address\":{{\"text\":\"人民广场\",\"lat\":31.2304,\"lon\":121.4737}}}}' {url}/v1/orders");
     println!("  actors:   {exe} ops actors --url {url} --data-dir {}", data_dir.display());

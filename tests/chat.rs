@@ -321,13 +321,7 @@ async fn run(node: &Node, n: usize, script: &Script) -> Result<Vec<Value>, Strin
     let customer = format!("CHAT{n}");
     let c = client(node, Role::Customer, &customer);
     if script.profile {
-        let prefs = json!({"favourites": [], "blocked": [],
-                           "address": {"text": "人民广场1号", "lat": 31.2304, "lon": 121.4737}});
-        let r =
-            c.send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await.map_err(|e| e.to_string())?;
-        if r.status != StatusCode::OK {
-            return Err(format!("preferences: {}", String::from_utf8_lossy(&r.body)));
-        }
+        set_address(&c).await;
     }
     let mut session: Option<String> = None;
     let mut replies: Vec<Value> = Vec::new();
@@ -494,9 +488,7 @@ async fn bad_chat_input_is_refused_and_changes_nothing() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 
     // Another customer's session id is not theirs: "确认" there places nothing.
-    let prefs =
-        json!({"favourites": [], "blocked": [], "address": {"text": "人民广场1号", "lat": 31.23, "lon": 121.47}});
-    c.send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    set_address(&c).await;
     let r = c.post("/v1/chat", &json!({"text": "明天上午10点来打扫厨房"})).await.unwrap_or_else(|e| panic!("{e:#}"));
     let v = r.json().unwrap_or_default();
     assert_eq!(v["expect"], "confirmation", "{v}");
@@ -519,9 +511,7 @@ async fn concurrent_turns_on_one_session_place_one_order() {
     let dir = data_dir("chat_race");
     let node = start(&dir, Some(40)).await;
     let c = client(&node, Role::Customer, "CR1");
-    let prefs =
-        json!({"favourites": [], "blocked": [], "address": {"text": "人民广场1号", "lat": 31.23, "lon": 121.47}});
-    c.send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    set_address(&c).await;
     let v = c.post("/v1/chat", &json!({"text": "明天上午10点来打扫厨房"})).await.unwrap_or_else(|e| panic!("{e:#}"));
     let session = v.json().unwrap_or_default()["session_id"].clone();
     let replies: Vec<StatusCode> = futures::future::join_all((0..12).map(|_| {
@@ -539,6 +529,17 @@ async fn concurrent_turns_on_one_session_place_one_order() {
     let list = c.get("/v1/orders").await.unwrap_or_else(|e| panic!("{e:#}")).json().unwrap_or_default();
     assert_eq!(list.as_array().map(Vec::len), Some(1), "twelve yeses to one summary book once: {list}");
     node.stop().await;
+}
+
+/// Puts 人民广场1号 on the customer's profile (the chat then needs no address).
+async fn set_address(c: &Client) {
+    let prefs =
+        json!({"favourites": [], "blocked": [], "address": {"text": "人民广场1号", "lat": 31.23, "lon": 121.47}});
+    let r = c
+        .send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
 }
 
 /// A node on PostgreSQL with Redis sessions; `secret` shared so tokens work on both.
@@ -633,9 +634,7 @@ async fn a_redis_outage_gives_503_and_books_nothing() {
     let dir = data_dir("chat_outage");
     let node = redis_node(&db_url, &proxied, &dir, Some(40)).await;
     let c = client(&node, Role::Customer, "CO1");
-    let prefs =
-        json!({"favourites": [], "blocked": [], "address": {"text": "人民广场1号", "lat": 31.23, "lon": 121.47}});
-    c.send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    set_address(&c).await;
     let v = c.post("/v1/chat", &json!({"text": "明天上午10点来打扫厨房"})).await.unwrap_or_else(|e| panic!("{e:#}"));
     let session = v.json().unwrap_or_default()["session_id"].clone();
     let _ = cut.send(true);
@@ -673,9 +672,7 @@ async fn the_llm_answers_unsure_turns_and_the_local_nlu_covers_its_failures() {
     let (url, seen) = fake_endpoint(Reply::With(200, completion(&answer.to_string()))).await;
     let node = llm_node(&data_dir("chat_llm"), &url).await;
     let c = client(&node, Role::Customer, "CL1");
-    let prefs =
-        json!({"favourites": [], "blocked": [], "address": {"text": "人民广场1号", "lat": 31.23, "lon": 121.47}});
-    c.send(Method::PUT, "/v1/customers/me/preferences", Some(&prefs), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    set_address(&c).await;
     let r =
         c.post("/v1/chat", &json!({"text": "那个灶台油乎乎的，明早弄弄"})).await.unwrap_or_else(|e| panic!("{e:#}"));
     let v = r.json().unwrap_or_default();
