@@ -16,13 +16,14 @@
 
 use crate::cache::redis_client;
 use fred::clients::Client;
-use fred::interfaces::{ClientLike, LuaInterface};
+use fred::interfaces::ClientLike;
+use fred::types::scripts::Script;
 use fred::types::Value;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 use tokio::time::Instant;
@@ -61,6 +62,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0";
+
+/// The three scripts, sent by hash (EVALSHA) and loaded again when Redis lost them.
+fn script(which: &'static str) -> &'static Script {
+    static SCRIPTS: OnceLock<[Script; 3]> = OnceLock::new();
+    let [acquire, commit, release] =
+        SCRIPTS.get_or_init(|| [Script::from_lua(ACQUIRE), Script::from_lua(COMMIT), Script::from_lua(RELEASE)]);
+    match which {
+        "acquire" => acquire,
+        "commit" => commit,
+        _ => release,
+    }
+}
 
 /// Lifetimes and naming of sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -396,7 +409,7 @@ impl RedisStore {
         // Bounded by the deadline: every pass sleeps at least BACKOFF_MIN or returns.
         loop {
             let reply =
-                bounded("acquire", self.client.eval::<Value, _, _, _>(ACQUIRE, keys.clone(), args.clone())).await;
+                bounded("acquire", script("acquire").evalsha_with_reload::<Value, _, _>(&self.client, keys.clone(), args.clone())).await;
             let reply = match reply {
                 Ok(r) => r,
                 Err(e) => {
@@ -454,7 +467,7 @@ impl RedisLock {
     async fn commit(self, id: &str, state: String) -> Result<(), SessionError> {
         let keys = vec![self.lock_key.clone(), self.state_key.clone()];
         let args = vec![self.token.clone(), state, millis(self.ttl).to_string()];
-        let saved: i64 = bounded("commit", self.client.eval(COMMIT, keys, args)).await?;
+        let saved: i64 = bounded("commit", script("commit").evalsha_with_reload(&self.client, keys, args)).await?;
         if saved == 1 {
             Ok(())
         } else {
@@ -464,7 +477,7 @@ impl RedisLock {
 
     /// Deletes the lock if it is still ours; errors are only logged (it expires anyway).
     async fn release(self) {
-        let r: Result<i64, _> = bounded("release", self.client.eval(RELEASE, self.lock_key.clone(), self.token)).await;
+        let r: Result<i64, _> = bounded("release", script("release").evalsha_with_reload(&self.client, self.lock_key.clone(), self.token)).await;
         if let Err(e) = r {
             tracing::debug!(lock = %self.lock_key, error = %e, "could not release a session lock; it expires");
         }

@@ -238,3 +238,19 @@ async fn redis_down_is_unavailable_quickly() {
     }
     assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn redis_turns_go_on_after_the_scripts_are_flushed() {
+    use fred::interfaces::LuaInterface;
+    let Some(url) = test_redis_url().await else { return };
+    let s = ok(Sessions::redis(&url, cfg("autoglm:t:session")).await);
+    ok(increment(&s, "c1").await);
+    // A Redis restart or failover forgets loaded scripts; EVALSHA then reloads them.
+    let raw = ok(connect_redis(&url).await);
+    ok(raw.script_flush(false).await);
+    ok(increment(&s, "c1").await);
+    let turn = ok(s.begin("c1").await);
+    assert_eq!(count(turn.state()), 2);
+    turn.abandon().await;
+    let _ = raw.quit().await;
+}
