@@ -408,8 +408,11 @@ impl RedisStore {
         let args = vec![lock.token.clone(), millis(self.cfg.lock_ttl).to_string()];
         // Bounded by the deadline: every pass sleeps at least BACKOFF_MIN or returns.
         loop {
-            let reply =
-                bounded("acquire", script("acquire").evalsha_with_reload::<Value, _, _>(&self.client, keys.clone(), args.clone())).await;
+            let reply = bounded(
+                "acquire",
+                script("acquire").evalsha_with_reload::<Value, _, _>(&self.client, keys.clone(), args.clone()),
+            )
+            .await;
             let reply = match reply {
                 Ok(r) => r,
                 Err(e) => {
@@ -477,7 +480,9 @@ impl RedisLock {
 
     /// Deletes the lock if it is still ours; errors are only logged (it expires anyway).
     async fn release(self) {
-        let r: Result<i64, _> = bounded("release", script("release").evalsha_with_reload(&self.client, self.lock_key.clone(), self.token)).await;
+        let r: Result<i64, _> =
+            bounded("release", script("release").evalsha_with_reload(&self.client, self.lock_key.clone(), self.token))
+                .await;
         if let Err(e) = r {
             tracing::debug!(lock = %self.lock_key, error = %e, "could not release a session lock; it expires");
         }
