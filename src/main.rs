@@ -227,8 +227,17 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config, cluster, listen, data_dir, demo, demo_workers } => {
             init_tracing();
-            if cluster.is_some() {
-                bail!("--cluster: multi-node clusters are not available in this build yet; run without it for a single node");
+            if let Some(path) = cluster {
+                // Check the file and the cookie now, so a deployment can be prepared against this build.
+                let cc = autoglm_cluster::ClusterConfig::load(&path)?;
+                cc.cookie()?;
+                bail!(
+                    "--cluster: {} is valid (node {}, {} seeds), but joining a cluster is not built yet; \
+                     run without --cluster for a single node",
+                    path.display(),
+                    cc.node.name,
+                    cc.membership.seeds.len()
+                );
             }
             let mut cfg = load_config(config.as_deref())?;
             if let Some(l) = listen {
