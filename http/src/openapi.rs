@@ -95,6 +95,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r("post", "/ops/actors/{kind}/{id}/fail", "admin", None, "Supervision drill: make one actor fail"),
     r("get", "/ops/invariants", "admin", None, "Double bookings and stuck orders in the database"),
     r("get", "/", "anyone", None, "The chat page (HTML; token from #token= or pasted)"),
+    r("get", "/ops", "anyone", None, "The ops page (HTML; admin token from #token= or pasted)"),
     r("get", "/healthz", "anyone", None, "Liveness"),
     r("get", "/readyz", "anyone", None, "Readiness (database reachable, not draining)"),
     r("get", "/metrics", "anyone", None, "Prometheus metrics"),

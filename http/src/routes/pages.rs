@@ -1,5 +1,7 @@
-//! The browser pages: the customer chat at `GET /`. One self-contained HTML
-//! file (inline CSS and script, no build step) compiled into the binary.
+//! The browser pages: the customer chat at `GET /` and the ops page at
+//! `GET /ops`. Each is one self-contained HTML file (inline CSS and script, no
+//! build step) compiled into the binary; the page itself needs no token, the
+//! data it fetches does.
 
 use crate::AppState;
 use warp::filters::BoxedFilter;
@@ -10,6 +12,9 @@ use warp::Filter;
 /// The chat page.
 const CHAT_HTML: &str = include_str!("../../static/chat.html");
 
+/// The ops page: live actor tree, members, models, invariants (admin token).
+const OPS_HTML: &str = include_str!("../../static/ops.html");
+
 /// Only what the page itself needs: its inline script and style, and fetches
 /// to this origin. No frames, plugins, forms posting elsewhere or base tags.
 const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
@@ -17,7 +22,9 @@ const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'un
 
 /// Page routes.
 pub fn pages(_state: AppState) -> BoxedFilter<(Response,)> {
-    warp::path::end().and(warp::get()).map(|| html(CHAT_HTML)).boxed()
+    let chat = warp::path::end().and(warp::get()).map(|| html(CHAT_HTML));
+    let ops = warp::path!("ops").and(warp::get()).map(|| html(OPS_HTML));
+    chat.or(ops).unify().boxed()
 }
 
 /// `body` as an HTML page with the page security headers.
@@ -44,6 +51,29 @@ mod tests {
         }
         // Data goes in through textContent only.
         assert!(!CHAT_HTML.contains("innerHTML"), "chat.html must not use innerHTML");
+    }
+
+    #[test]
+    fn ops_page_has_the_elements_tests_and_users_rely_on() {
+        for needle in [
+            "id=\"actor-tree\"",
+            "id=\"filter-kind\"",
+            "id=\"filter-state\"",
+            "id=\"filter-node\"",
+            "id=\"filter-text\"",
+            "id=\"models\"",
+            "id=\"members\"",
+            "id=\"invariants\"",
+            "id=\"last-updated\"",
+            "/ops/actors",
+            "/ops/models",
+            "/ops/invariants",
+        ] {
+            assert!(OPS_HTML.contains(needle), "ops.html lacks {needle}");
+        }
+        assert!(!OPS_HTML.contains("innerHTML"), "ops.html must not use innerHTML");
+        // Its own storage key: an admin token never lands where the chat page looks.
+        assert!(OPS_HTML.contains("'autoglm.ops.token'"));
     }
 
     #[test]
