@@ -9,3 +9,4 @@ pub mod nlu_cli;
 pub mod node;
 pub mod ops;
 pub mod secrets;
+pub mod telemetry;

@@ -94,6 +94,8 @@ pub fn issue(key: &TokenKey, role: Role, subject: &str, ttl_secs: i64) -> String
 /// Starts a node: migrates the database, seeds the demo city if asked,
 /// starts the engine and serves HTTP on `cfg.server.listen`.
 pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
+    // Before anything creates its instruments.
+    crate::telemetry::init_metrics()?;
     let data_dir = cfg.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
     let tokens = secrets::token_key(&cfg.auth.token_secret, &data_dir)?;

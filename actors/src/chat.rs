@@ -179,7 +179,11 @@ impl ChatService {
             Some(id) => check_session_id(&id)?,
             None => new_session_id(),
         };
-        self.turn_in(customer, session_id, text, req.reference_time).await
+        let reply = self.turn_in(customer, session_id, text, req.reference_time).await;
+        if reply.is_ok() {
+            self.inner.engine.shared().metrics.chat_turn();
+        }
+        reply
     }
 
     /// The mini-program path: one running conversation per customer.

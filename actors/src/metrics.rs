@@ -1,22 +1,56 @@
-//! Counters of what the engine did, named once here (`/metrics` renders them).
+//! What the engine did, named once here: OpenTelemetry instruments that the
+//! node's exporter renders at `/metrics` (Prometheus text). Instruments are
+//! taken from the global meter when the engine starts, so the node installs
+//! its meter provider first; without one they record nothing.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use autoglm_core::telemetry::{COUNT_BUCKETS, LATENCY_BUCKETS, METER};
+use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::KeyValue;
+use std::time::Duration;
 
 macro_rules! counters {
     ($($field:ident => $method:ident, $name:literal, $help:literal;)+) => {
-        /// Engine counters; cheap atomics, read by `/metrics` and `/ops`.
-        #[derive(Debug, Default)]
-        pub struct Metrics { $($field: AtomicU64,)+ }
+        /// Engine counters and histograms.
+        #[derive(Debug)]
+        pub struct Metrics {
+            $($field: Counter<u64>,)+
+            negotiation_seconds: Histogram<f64>,
+            negotiation_rounds: Histogram<u64>,
+            negotiation_bids: Histogram<u64>,
+        }
 
         impl Metrics {
             $(
                 #[doc = $help]
-                pub fn $method(&self) { self.$field.fetch_add(1, Relaxed); }
+                pub fn $method(&self) { self.$field.add(1, &[]); }
             )+
 
-            /// Every counter as (metric name, help, value).
-            pub fn all(&self) -> Vec<(&'static str, &'static str, u64)> {
-                vec![$(($name, $help, self.$field.load(Relaxed)),)+]
+            fn from_meter(meter: &Meter) -> Self {
+                // Each counter is touched once so that it is exported (as 0) before its
+                // first event: dashboards and alerts see a series, not a gap.
+                let counter = |name: &'static str, help: &'static str| {
+                    let c = meter.u64_counter(name).with_description(help).build();
+                    c.add(0, &[]);
+                    c
+                };
+                Self {
+                    $($field: counter($name, $help),)+
+                    negotiation_seconds: meter
+                        .f64_histogram("autoglm_negotiation_duration_seconds")
+                        .with_description("Contract-net negotiations (all rounds) by outcome.")
+                        .with_boundaries(LATENCY_BUCKETS.to_vec())
+                        .build(),
+                    negotiation_rounds: meter
+                        .u64_histogram("autoglm_negotiation_rounds")
+                        .with_description("Calls for proposals (waves) one negotiation sent.")
+                        .with_boundaries(COUNT_BUCKETS.to_vec())
+                        .build(),
+                    negotiation_bids: meter
+                        .u64_histogram("autoglm_negotiation_bids")
+                        .with_description("Bids one negotiation received (bids per order).")
+                        .with_boundaries(COUNT_BUCKETS.to_vec())
+                        .build(),
+                }
             }
         }
     };
@@ -34,16 +68,33 @@ counters! {
     reconciled => reconciled, "autoglm_payments_reconciled_total", "Payments found paid by reconciliation.";
     cfp_sent => cfp_one, "autoglm_dispatch_cfp_sent_total", "Calls for proposals sent to workers.";
     bids_received => bid_one, "autoglm_dispatch_bids_total", "Bids received from workers.";
+    chat_turns => chat_turn, "autoglm_chat_turns_total", "Chat turns answered.";
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::from_meter(&opentelemetry::global::meter(METER))
+    }
 }
 
 impl Metrics {
     /// Records a call for proposals sent to `n` workers.
     pub fn cfp(&self, n: usize) {
-        self.cfp_sent.fetch_add(n as u64, Relaxed);
+        self.cfp_sent.add(n as u64, &[]);
     }
 
     /// Records `n` bids received.
     pub fn bids(&self, n: usize) {
-        self.bids_received.fetch_add(n as u64, Relaxed);
+        self.bids_received.add(n as u64, &[]);
+    }
+
+    /// Records one finished negotiation: how long it took, how many waves
+    /// of calls for proposals it sent, how many bids came back, and its
+    /// `outcome` (`placed`, `nobody`, `error`).
+    pub fn negotiation(&self, took: Duration, rounds: u64, bids: u64, outcome: &'static str) {
+        let outcome = [KeyValue::new("outcome", outcome)];
+        self.negotiation_seconds.record(took.as_secs_f64(), &outcome);
+        self.negotiation_rounds.record(rounds, &outcome);
+        self.negotiation_bids.record(bids, &outcome);
     }
 }

@@ -60,6 +60,14 @@ pub async fn place_in_memory(shared: &Arc<Shared>, order: &Order) -> Result<Plac
     negotiate(shared, order, order.slots(), Vec::new(), &[], None, make, commit).await
 }
 
+/// What one negotiation did, for its metrics.
+#[derive(Default)]
+struct Tally {
+    rounds: u64,
+    bids: u64,
+}
+
+/// The contract net, timed and counted (`Metrics::negotiation`).
 #[allow(clippy::too_many_arguments)]
 async fn negotiate<F, C, Fut>(
     shared: &Arc<Shared>,
@@ -68,8 +76,37 @@ async fn negotiate<F, C, Fut>(
     excluded: Vec<WorkerId>,
     favourites: &[WorkerId],
     prefer: Option<&WorkerId>,
+    make: F,
+    commit: C,
+) -> Result<Placement, EngineError>
+where
+    F: FnMut(&Order, &Bid) -> Result<OrderChange, EngineError>,
+    C: Fn(OrderChange) -> Fut,
+    Fut: std::future::Future<Output = Result<(), WriteError>>,
+{
+    let started = std::time::Instant::now();
+    let mut tally = Tally::default();
+    let result = contract_net(shared, order, range, excluded, favourites, prefer, make, commit, &mut tally).await;
+    let outcome = match &result {
+        Ok(Placement::Placed(_)) => "placed",
+        Ok(Placement::Nobody { .. }) => "nobody",
+        Err(_) => "error",
+    };
+    shared.metrics.negotiation(started.elapsed(), tally.rounds, tally.bids, outcome);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn contract_net<F, C, Fut>(
+    shared: &Arc<Shared>,
+    order: &Order,
+    range: SlotRange,
+    excluded: Vec<WorkerId>,
+    favourites: &[WorkerId],
+    prefer: Option<&WorkerId>,
     mut make: F,
     commit: C,
+    tally: &mut Tally,
 ) -> Result<Placement, EngineError>
 where
     F: FnMut(&Order, &Bid) -> Result<OrderChange, EngineError>,
@@ -103,6 +140,8 @@ where
         });
         for chunk in members.chunks(fanout) {
             let bids = collect_bids(shared, chunk, &cfp).await;
+            tally.rounds += 1;
+            tally.bids += bids.len() as u64;
             if bids.is_empty() {
                 continue;
             }

@@ -17,6 +17,7 @@ pub mod payment;
 pub mod policy;
 pub mod slot;
 pub mod state;
+pub mod telemetry;
 pub mod worker;
 
 pub use calendar::Calendar;

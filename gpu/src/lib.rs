@@ -19,6 +19,7 @@ pub mod model;
 mod net;
 pub mod pool;
 pub mod service;
+mod telemetry;
 pub mod train;
 pub mod vocab;
 

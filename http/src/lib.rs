@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+mod metrics;
 pub mod openapi;
 mod routes;
 
@@ -89,6 +90,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .recover(error::recover)
         .unify()
+        .with(warp::log::custom(metrics::record_request))
+        .map(Reply::into_response)
         .boxed()
 }
 

@@ -10,6 +10,7 @@
 
 use crate::db::Db;
 use crate::error::StorageError;
+use crate::metrics::{self, CacheLookup};
 use autoglm_core::{Order, OrderId};
 use fred::clients::Client;
 use fred::interfaces::{ClientLike, KeysInterface};
@@ -117,15 +118,18 @@ impl OrderCache {
         let c = &self.counters;
         if let Some(o) = self.l1.get(id) {
             bump(&c.l1_hits);
+            metrics::cache_lookup(CacheLookup::L1Hit);
             return Ok(Some(o));
         }
         bump(&c.l1_misses);
         if let Some(o) = self.l2_get(id).await {
             let o = Arc::new(o);
             self.l1_fill(o.clone());
+            metrics::cache_lookup(CacheLookup::L2Hit);
             return Ok(Some(o));
         }
         bump(&c.db_reads);
+        metrics::cache_lookup(CacheLookup::Miss);
         let Some(order) = db.get_order(id).await? else {
             return Ok(None);
         };

@@ -22,6 +22,7 @@ pub mod entity;
 pub mod error;
 mod invariants;
 pub mod lease;
+mod metrics;
 pub mod migration;
 pub mod rows;
 pub mod session;

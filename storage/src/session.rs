@@ -188,10 +188,13 @@ impl Sessions {
     /// other turn on this id is in progress — across processes for Redis —
     /// then loads the stored state.
     pub async fn begin(&self, id: &str) -> Result<SessionTurn, SessionError> {
-        match &self.inner {
+        let started = std::time::Instant::now();
+        let turn = match &self.inner {
             Inner::Memory(m) => m.begin(id).await,
             Inner::Redis(r) => r.begin(id).await,
-        }
+        };
+        crate::metrics::session_call(self.backend(), "begin", started.elapsed());
+        turn
     }
 
     /// Sessions held in process, expired ones not yet swept included (0 for Redis).
@@ -235,13 +238,19 @@ impl SessionTurn {
 
     /// Stores `state` with the TTL refreshed, then releases the lock.
     pub async fn commit(mut self, state: String) -> Result<(), SessionError> {
+        let started = std::time::Instant::now();
         match self.held.take() {
             Some(Held::Memory { mut slot, ttl }) => {
                 slot.state = Some(state);
                 slot.expires_at = Instant::now() + ttl;
+                crate::metrics::session_call("memory", "commit", started.elapsed());
                 Ok(())
             }
-            Some(Held::Redis(lock)) => lock.commit(&self.id, state).await,
+            Some(Held::Redis(lock)) => {
+                let done = lock.commit(&self.id, state).await;
+                crate::metrics::session_call("redis", "commit", started.elapsed());
+                done
+            }
             None => Ok(()),
         }
     }

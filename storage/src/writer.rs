@@ -225,9 +225,12 @@ impl Task {
         let started = std::time::Instant::now();
         let results = self.write(&refs).await;
         c.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        for (reply, result) in replies.into_iter().zip(results) {
+        crate::metrics::writer_batch(n);
+        for ((change, reply), result) in changes.iter().zip(replies).zip(results) {
             if result.is_err() {
                 c.failed.fetch_add(1, Ordering::Relaxed);
+            } else if change.event.is_some() {
+                crate::metrics::transition(change.order.state.as_str());
             }
             // The caller may have given up waiting; the change is written regardless.
             let _ = reply.send(result);

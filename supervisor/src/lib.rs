@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod inspect;
+mod metrics;
 pub mod supervisor;
 
 pub use inspect::{registry_key, Inbox, Inspect, Probe, Registry, Snapshot, Tracked};

@@ -116,9 +116,14 @@ impl Actor for ModelWorker {
 }
 
 impl WorkerState {
+    /// The device this worker runs on (`cpu`, `cuda:0`).
+    fn device_name(&self) -> String {
+        self.version.workers.get(self.slot).map(|l| l.device.name.clone()).unwrap_or_default()
+    }
+
     fn publish(&self, status: &str) {
         let v = &self.version;
-        let device = v.workers.get(self.slot).map(|l| l.device.name.clone()).unwrap_or_default();
+        let device = self.device_name();
         self.probe.publish(
             status,
             json!({
@@ -159,7 +164,9 @@ impl WorkerState {
     /// One forward pass over `batch` on a blocking thread; answers every request.
     async fn run(&mut self, batch: Vec<Request>) -> Result<(), ActorProcessingErr> {
         let started = Instant::now();
-        let waited = batch.iter().map(|r| started.saturating_duration_since(r.enqueued)).sum();
+        let waits: Vec<std::time::Duration> =
+            batch.iter().map(|r| started.saturating_duration_since(r.enqueued)).collect();
+        let waited = waits.iter().sum();
         if self.crash_next_batch {
             self.crash_next_batch = false;
             drop(batch);
@@ -179,6 +186,8 @@ impl WorkerState {
         let inference = started.elapsed();
         self.batches += 1;
         self.requests += n as u64;
+        let ok = matches!(&result, Ok(Ok(outputs)) if outputs.len() == n);
+        crate::telemetry::batch(&self.device_name(), &self.version.name, &waits, inference, ok);
         match result {
             Ok(Ok(outputs)) if outputs.len() == n => {
                 self.version.stats.record_batch(n, waited, inference, true);

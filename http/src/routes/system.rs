@@ -7,7 +7,6 @@ use autoglm_actors::Caller;
 use autoglm_core::auth::{Claims, Role};
 use serde::Deserialize;
 use serde_json::json;
-use std::fmt::Write;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -103,7 +102,7 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
 
     let s = state.clone();
     let metrics = warp::path!("metrics").and(warp::get()).map(move || {
-        let body = render_metrics(&s);
+        let body = crate::metrics::render(&s);
         warp::reply::with_header(body, "content-type", "text/plain; version=0.0.4").into_response()
     });
 
@@ -126,23 +125,4 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
         .or(openapi)
         .unify()
         .boxed()
-}
-
-/// Prometheus text exposition of the engine's counters and gauges.
-fn render_metrics(s: &AppState) -> String {
-    let mut out = String::new();
-    for (name, help, value) in s.engine.shared().metrics.all() {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-    }
-    let _ = writeln!(out, "# HELP autoglm_actors_alive Live actors by kind.\n# TYPE autoglm_actors_alive gauge");
-    for (kind, n) in s.engine.actor_counts() {
-        let _ = writeln!(out, "autoglm_actors_alive{{kind=\"{kind}\"}} {n}");
-    }
-    let w = s.engine.shared().writer.stats();
-    let _ = writeln!(
-        out,
-        "# HELP autoglm_writer_batches_total Group commits.\n# TYPE autoglm_writer_batches_total counter\nautoglm_writer_batches_total {}\n# HELP autoglm_writer_changes_total Changes committed by the writer.\n# TYPE autoglm_writer_changes_total counter\nautoglm_writer_changes_total {}",
-        w.batches, w.changes
-    );
-    out
 }

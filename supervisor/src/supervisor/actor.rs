@@ -446,6 +446,7 @@ impl SupervisorState {
                 continue;
             };
             rec.restarts = rec.restarts.saturating_add(1);
+            crate::metrics::restart(&rec.spec.kind);
             rec.pending = true;
             self.total_restarts = self.total_restarts.saturating_add(1);
             if let Some(probe) = &rec.probe {

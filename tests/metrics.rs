@@ -1,0 +1,339 @@
+//! `/metrics` end to end: a real node (with a tiny trained model, so the
+//! pool's histograms move), a scripted scenario over HTTP, and a scrape
+//! before and after that must show exactly what happened. Then the Grafana
+//! dashboard (`deploy/grafana/autoglm.json`): every metric its PromQL uses
+//! must be in that scrape.
+
+mod common;
+
+use autoglm::client::Client;
+use autoglm_core::auth::Role;
+use common::*;
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// One scrape: every sample line, and each metric family's type.
+struct Scrape {
+    samples: Vec<(String, BTreeMap<String, String>, f64)>,
+    types: BTreeMap<String, String>,
+}
+
+impl Scrape {
+    fn parse(text: &str) -> Scrape {
+        let mut samples = Vec::new();
+        let mut types = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let mut parts = rest.split_whitespace();
+                if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
+                    types.insert(name.to_string(), kind.to_string());
+                }
+                continue;
+            }
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad sample line {line:?}"));
+            let value: f64 = value.parse().unwrap_or_else(|e| panic!("bad value in {line:?}: {e}"));
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => (name, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels = labels
+                .split("\",")
+                .filter(|kv| !kv.is_empty())
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+                .collect();
+            samples.push((name.to_string(), labels, value));
+        }
+        Scrape { samples, types }
+    }
+
+    /// The sum of `name` over the series whose labels include `want`.
+    fn sum(&self, name: &str, want: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|(n, labels, _)| {
+                n == name && want.iter().all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| v)
+            .sum()
+    }
+
+    /// Every name a query may use: sample names, and families with a type.
+    fn names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.samples.iter().map(|(n, _, _)| n.clone()).collect();
+        names.extend(self.types.keys().cloned());
+        names
+    }
+}
+
+async fn scrape(c: &Client) -> Scrape {
+    let r = c.get("/metrics").await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::OK);
+    Scrape::parse(&String::from_utf8_lossy(&r.body))
+}
+
+/// Trains a small model into `dir` in a few seconds (CPU, one thread).
+fn train_tiny(dir: &std::path::Path) {
+    let examples = autoglm_nlu::corpus::generate(7, 400);
+    let config = autoglm_gpu::TrainConfig {
+        version: "v1".into(),
+        epochs: 1,
+        batch_size: 32,
+        hyper: autoglm_gpu::Hyper { embed_dim: 16, channels: 32, kernel: 3, dilation: 2, dropout: 0.1 },
+        threads: Some(1),
+        ..Default::default()
+    };
+    let report = autoglm_gpu::train(&config, &examples, |_| {}).unwrap_or_else(|e| panic!("training: {e}"));
+    report.model.save(dir).unwrap_or_else(|e| panic!("saving: {e}"));
+}
+
+fn order_body(hour: u32, lat: f64, lon: f64) -> Value {
+    json!({ "service": "cleaning", "rooms": ["kitchen"], "start": start_in(2, hour), "duration_minutes": 120,
+            "address": { "text": "某路 1 号", "lat": lat, "lon": lon } })
+}
+
+async fn place(c: &Client, body: &Value) -> Value {
+    let r = c.send(Method::POST, "/v1/orders", Some(body), &[]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    r.json().unwrap_or_default()
+}
+
+/// Metric names a PromQL expression reads: every identifier that is not a
+/// function, keyword, label name or inside a label matcher or range. Only
+/// `autoglm_*` names are ours; anything else is reported too, so that a typo
+/// in a function name does not pass as a metric.
+fn promql_metrics(expr: &str) -> BTreeSet<String> {
+    // Drop label matchers `{...}` (quoted values included) and ranges `[...]`.
+    let mut plain = String::new();
+    let mut depth_brace = 0;
+    let mut depth_bracket = 0;
+    let mut in_quote = false;
+    for ch in expr.chars() {
+        match ch {
+            '"' if depth_brace > 0 => in_quote = !in_quote,
+            '{' if !in_quote => depth_brace += 1,
+            '}' if !in_quote => depth_brace -= 1,
+            '[' if depth_brace == 0 => depth_bracket += 1,
+            ']' if depth_brace == 0 => depth_bracket -= 1,
+            _ if depth_brace == 0 && depth_bracket == 0 => plain.push(ch),
+            _ => {}
+        }
+        if depth_brace == 0 && depth_bracket == 0 && matches!(ch, '}' | ']') {
+            plain.push(' ');
+        }
+    }
+    // Drop grouping label lists: `by (le, route)`, `without (...)`, `on (...)`.
+    let mut out = String::new();
+    let mut rest = plain.as_str();
+    while let Some(i) =
+        ["by", "without", "on", "ignoring", "group_left", "group_right"].iter().find_map(|kw| find_keyword(rest, kw))
+    {
+        out.push_str(&rest[..i.0]);
+        let after = rest[i.1..].trim_start();
+        rest = match after.strip_prefix('(') {
+            Some(inner) => inner.split_once(')').map_or("", |(_, r)| r),
+            None => after,
+        };
+    }
+    out.push_str(rest);
+    let mut names = BTreeSet::new();
+    let chars: Vec<char> = out.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_alphabetic() || chars[i] == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let next = chars[i..].iter().find(|c| !c.is_whitespace());
+            let preceded_by_digit = start > 0 && (chars[start - 1].is_ascii_digit() || chars[start - 1] == '.');
+            let is_function = next == Some(&'(');
+            if !is_function && !preceded_by_digit && !["and", "or", "unless", "bool", "offset"].contains(&word.as_str())
+            {
+                names.insert(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// Where `kw` occurs as a whole word followed by `(`: (start, end).
+fn find_keyword(s: &str, kw: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find(kw).map(|i| i + from) {
+        let before = s[..i].chars().next_back();
+        let after = s[i + kw.len()..].trim_start().chars().next();
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') && after == Some('(') {
+            return Some((i, i + kw.len()));
+        }
+        from = i + kw.len();
+    }
+    None
+}
+
+/// Every PromQL expression of the dashboard's panels (rows' panels included).
+fn dashboard_exprs(dashboard: &Value) -> Vec<String> {
+    let mut exprs = Vec::new();
+    let mut stack: Vec<&Value> = dashboard["panels"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    while let Some(panel) = stack.pop() {
+        stack.extend(panel["panels"].as_array().into_iter().flatten());
+        for t in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(e) = t["expr"].as_str() {
+                exprs.push(e.to_string());
+            }
+        }
+    }
+    exprs
+}
+
+#[test]
+fn promql_names_are_found_and_functions_labels_and_ranges_are_not() {
+    let got = promql_metrics(
+        r#"histogram_quantile(0.99, sum by (le, route) (rate(autoglm_x_seconds_bucket{instance=~"$instance",a="}"}[$__rate_interval]))) / on (route) sum(rate(autoglm_y_total[5m])) > bool 1e-3"#,
+    );
+    assert_eq!(got, BTreeSet::from(["autoglm_x_seconds_bucket".to_string(), "autoglm_y_total".to_string()]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_scenario_moves_the_metrics_and_feeds_every_dashboard_panel() {
+    let dir = data_dir("metrics");
+    train_tiny(&dir.join("models").join("intent_slot"));
+    let node = start(&dir, Some(40)).await;
+    let anyone = Client::new(&node.url(), None);
+    let customer = client(&node, Role::Customer, "C1");
+    let admin = client(&node, Role::Admin, "ops");
+    let before = scrape(&anyone).await;
+
+    // Three orders: two near the demo city's centre, one far from any worker.
+    let a = place(&customer, &order_body(10, 31.2304, 121.4737)).await;
+    let b = place(&customer, &order_body(15, 31.2304, 121.4737)).await;
+    let far = place(&customer, &order_body(10, 39.9042, 116.4074)).await;
+    assert_eq!((a["state"].as_str(), b["state"].as_str()), (Some("awaiting_payment"), Some("awaiting_payment")));
+    assert_eq!(far["state"], "unassignable", "{far}");
+    let (a_id, b_id) = (a["id"].as_str().unwrap_or_default(), b["id"].as_str().unwrap_or_default());
+
+    // Pay A in the sandbox (its callback is a request too), cancel B, read A.
+    let pay = customer.post(&format!("/v1/orders/{a_id}/pay"), &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let pay_url = pay.json().unwrap_or_default()["checkout"]["pay_url"].as_str().unwrap_or_default().to_string();
+    let paid = anyone.post(&pay_url, &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(paid.status, StatusCode::OK, "{}", String::from_utf8_lossy(&paid.body));
+    wait_for(&customer, &format!("/v1/orders/{a_id}"), |o| o["state"] == "confirmed").await;
+    let r = customer.post(&format!("/v1/orders/{b_id}/cancel"), &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+
+    // A chat turn and an NLU parse, both through the model pool.
+    let r = customer
+        .post("/v1/chat", &json!({ "text": "明天上午10点来打扫厨房" }))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let r = customer
+        .post("/v1/nlu/parse", &json!({ "text": "后天下午三点修空调" }))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+
+    // A supervision drill: one worker actor fails and is restarted.
+    let worker = a["worker"]["id"].as_str().unwrap_or_default();
+    let r =
+        admin.post(&format!("/ops/actors/worker/{worker}/fail"), &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let mut after = scrape(&anyone).await;
+    for _ in 0..250 {
+        if after.sum("autoglm_actor_restarts_total", &[("kind", "worker")]) >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = scrape(&anyone).await;
+    }
+
+    let moved = |name: &str, labels: &[(&str, &str)]| after.sum(name, labels) - before.sum(name, labels);
+    let post = |route: &'static str| [("method", "post"), ("route", route)];
+    assert_eq!(moved("autoglm_http_requests_total", &[("route", "/v1/orders"), ("status", "201")]), 3.0);
+    assert_eq!(moved("autoglm_http_request_duration_seconds_count", &post("/v1/orders")), 3.0);
+    assert!(moved("autoglm_http_request_duration_seconds_bucket", &[("route", "/v1/orders"), ("le", "+Inf")]) == 3.0);
+    for route in [
+        "/v1/orders/{id}/pay",
+        "/v1/sandbox/pay/{payment_id}",
+        "/v1/payments/callback",
+        "/v1/orders/{id}/cancel",
+        "/v1/chat",
+        "/v1/nlu/parse",
+    ] {
+        assert!(moved("autoglm_http_requests_total", &post(route)) >= 1.0, "no request counted on {route}");
+    }
+    assert!(moved("autoglm_http_requests_total", &[("method", "get"), ("route", "/v1/orders/{id}")]) >= 1.0);
+    assert_eq!(moved("autoglm_http_requests_total", &[("route", "unmatched")]), 0.0);
+
+    assert_eq!(moved("autoglm_orders_created_total", &[]), 3.0);
+    assert_eq!(moved("autoglm_orders_assigned_total", &[]), 2.0);
+    assert_eq!(moved("autoglm_orders_unassignable_total", &[]), 1.0);
+    assert_eq!(moved("autoglm_orders_cancelled_total", &[]), 1.0);
+    assert_eq!(moved("autoglm_payments_paid_total", &[]), 1.0);
+    assert_eq!(moved("autoglm_payment_callbacks_rejected_total", &[]), 0.0);
+    for (state, n) in [("awaiting_payment", 2.0), ("confirmed", 1.0), ("cancelled", 1.0), ("unassignable", 1.0)] {
+        assert_eq!(moved("autoglm_order_transitions_total", &[("state", state)]), n, "transitions to {state}");
+    }
+    assert_eq!(moved("autoglm_negotiation_duration_seconds_count", &[("outcome", "placed")]), 2.0);
+    assert_eq!(moved("autoglm_negotiation_duration_seconds_count", &[("outcome", "nobody")]), 1.0);
+    assert!(moved("autoglm_negotiation_bids_sum", &[("outcome", "placed")]) >= 2.0);
+    assert!(moved("autoglm_negotiation_rounds_sum", &[("outcome", "placed")]) >= 2.0);
+    assert!(moved("autoglm_dispatch_cfp_sent_total", &[]) >= 2.0);
+
+    assert!(moved("autoglm_cache_lookups_total", &[]) >= 1.0);
+    assert!(moved("autoglm_session_store_duration_seconds_count", &[("backend", "memory"), ("op", "begin")]) >= 1.0);
+    assert!(moved("autoglm_session_store_duration_seconds_count", &[("backend", "memory"), ("op", "commit")]) >= 1.0);
+    assert!(moved("autoglm_chat_turns_total", &[]) >= 1.0);
+    // The chat turn and the parse each ran through the model on the CPU.
+    assert!(moved("autoglm_model_batch_size_count", &[("device", "cpu")]) >= 1.0);
+    assert!(moved("autoglm_model_batch_size_sum", &[("device", "cpu")]) >= 2.0);
+    assert!(moved("autoglm_model_queue_wait_seconds_count", &[("device", "cpu")]) >= 2.0);
+    assert!(moved("autoglm_model_inference_seconds_count", &[("device", "cpu"), ("outcome", "ok")]) >= 1.0);
+    assert!(moved("autoglm_writer_batches_total", &[]) >= 1.0);
+
+    assert_eq!(after.sum("autoglm_actors_alive", &[("kind", "worker")]), 40.0);
+    assert!(after.sum("autoglm_actors_alive", &[("kind", "model_worker")]) >= 1.0);
+    assert_eq!(after.sum("autoglm_cluster_members", &[]), 1.0);
+    assert_eq!(after.sum("autoglm_actor_restarts_total", &[("kind", "worker")]), 1.0);
+    for (family, kind) in [
+        ("autoglm_http_request_duration_seconds", "histogram"),
+        ("autoglm_http_requests_total", "counter"),
+        ("autoglm_actors_alive", "gauge"),
+    ] {
+        assert_eq!(after.types.get(family).map(String::as_str), Some(kind), "TYPE of {family}");
+    }
+
+    // The dashboard: every metric it queries is served.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/autoglm.json");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}")))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(dashboard["templating"]["list"][0]["type"], "datasource");
+    let exprs = dashboard_exprs(&dashboard);
+    assert!(exprs.len() >= 20, "{} queries", exprs.len());
+    let served = after.names();
+    let mut used = BTreeSet::new();
+    for expr in &exprs {
+        for name in promql_metrics(expr) {
+            assert!(name.starts_with("autoglm_"), "{name:?} in {expr} is not one of ours (a typo?)");
+            assert!(served.contains(&name), "the dashboard queries {name} ({expr}); /metrics has no such series");
+            used.insert(name);
+        }
+    }
+    // And each histogram is queried through its series, not its bare name.
+    for name in &used {
+        if after.types.get(name).is_some_and(|t| t == "histogram") {
+            panic!("{name} is a histogram: query {name}_bucket, _sum or _count");
+        }
+    }
+    assert!(used.len() >= 20, "{used:?}");
+    node.stop().await;
+}
