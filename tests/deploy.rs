@@ -579,6 +579,64 @@ fn render_config_toml(block: &str, values: &Yaml) -> String {
     out
 }
 
+/// The ConfigMap's `cluster-<i>.toml` files for `replicas` pods of a release
+/// named autoglm in namespace default: (key, text).
+fn render_cluster_files(cm: &str, replicas: usize, port: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = cm.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim().starts_with("{{- range $i, $e := until (int .Values.replicaCount) }}"))
+        .unwrap_or_else(|| panic!("no per-pod range in the ConfigMap"));
+    let mut depth = 0;
+    let mut end = lines.len();
+    for (k, l) in lines.iter().enumerate().skip(start + 1) {
+        let t = l.trim();
+        if t.starts_with("{{- range") || t.starts_with("{{- if") {
+            depth += 1;
+        } else if t == "{{- end }}" {
+            if depth == 0 {
+                end = k;
+                break;
+            }
+            depth -= 1;
+        }
+    }
+    let body = &lines[start + 1..end];
+    let subst = |line: &str, i: usize, j: usize| -> String {
+        let out = line
+            .replace("{{ include \"autoglm.fullname\" $ }}", "autoglm")
+            .replace("{{ include \"autoglm.headless\" $ }}", "autoglm-headless")
+            .replace("{{ $.Release.Namespace }}", "default")
+            .replace("{{ int $.Values.clusterPort }}", port)
+            .replace("{{ $i }}", &i.to_string())
+            .replace("{{ $j }}", &j.to_string());
+        assert!(!out.contains("{{"), "the test cannot render {line:?}");
+        out
+    };
+    (0..replicas)
+        .map(|i| {
+            let mut out = Vec::new();
+            let mut k = 0;
+            while k < body.len() {
+                if body[k].trim().starts_with("{{- range $j") {
+                    // The seeds: every other pod.
+                    assert_eq!(body.get(k + 1).map(|l| l.trim()), Some("{{- if ne $i $j }}"));
+                    assert_eq!(body.get(k + 3).map(|l| l.trim()), Some("{{- end }}"));
+                    assert_eq!(body.get(k + 4).map(|l| l.trim()), Some("{{- end }}"));
+                    out.extend((0..replicas).filter(|j| *j != i).map(|j| subst(body[k + 2], i, j)));
+                    k += 5;
+                } else {
+                    out.push(subst(body[k], i, 0));
+                    k += 1;
+                }
+            }
+            let key = out.first().map(|l| l.trim().trim_end_matches(": |").to_string()).unwrap_or_default();
+            let text: String = out.iter().skip(1).map(|l| format!("{}\n", l.get(4..).unwrap_or(""))).collect();
+            (key, text)
+        })
+        .collect()
+}
+
 #[test]
 fn helm_chart_parses_uses_only_known_values_and_configures_a_valid_node() {
     let chart = parse_yaml(&read(&format!("{CHART}/Chart.yaml"))).unwrap_or_else(|e| panic!("Chart.yaml: {e}"));
@@ -667,6 +725,18 @@ fn helm_chart_parses_uses_only_known_values_and_configures_a_valid_node() {
     assert_eq!(cfg.node_id, 2);
     assert_eq!(cfg.auth.token_secret, "s3cret");
     assert_eq!(cfg.nlu.models_dir, PathBuf::from("/opt/autoglm/models"), "the image's trained model");
+
+    // One cluster file per pod that the cluster config loader accepts, naming
+    // the pod and every other pod as a seed (3 pods here).
+    let port = values.get("clusterPort").and_then(Yaml::str).unwrap_or_else(|| panic!("no clusterPort"));
+    for (i, (key, text)) in render_cluster_files(cm_text, 3, port).iter().enumerate() {
+        assert_eq!(key, &format!("cluster-{i}.toml"));
+        let c = autoglm_cluster::ClusterConfig::parse(text, key).unwrap_or_else(|e| panic!("{key}: {e}\n{text}"));
+        assert_eq!(c.node.name, format!("autoglm-{i}"));
+        assert_eq!(c.advertise(), format!("autoglm-{i}.autoglm-headless.default.svc:{port}"));
+        assert_eq!(c.membership.seeds.len(), 2, "{key}: {:?}", c.membership.seeds);
+        assert!(!c.membership.seeds.iter().any(|s| s.starts_with(&format!("autoglm-{i}."))), "not itself");
+    }
 
     helm_lint_and_template_when_installed();
 }
