@@ -45,6 +45,29 @@ pub struct Config {
     pub nlu: NluSection,
     /// The chat: sessions, dialogue defaults, the optional LLM.
     pub chat: ChatSection,
+    /// Logs and traces.
+    pub telemetry: TelemetrySection,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with `trace_id` and `span_id` inside a traced span.
+    Json,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySection {
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// OTLP/HTTP collector base URL (`http://collector:4318`); empty: no trace export.
+    pub otlp_endpoint: String,
 }
 
 /// Where chat sessions live.
@@ -228,6 +251,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             nlu: NluSection::default(),
             chat: ChatSection::default(),
+            telemetry: TelemetrySection::default(),
         }
     }
 }
@@ -354,6 +378,7 @@ mod tests {
         assert_eq!(cfg.chat.chat_config(), defaults.chat.chat_config());
         assert_eq!(cfg.chat.sessions, defaults.chat.sessions);
         assert_eq!(cfg.chat.session_config().ttl, defaults.chat.session_config().ttl);
+        assert_eq!(cfg.telemetry, defaults.telemetry);
         std::env::set_var("AUTOGLM_TEST_SECRET", "s3cr3t");
         let text = substitute_env("[auth]\ntoken_secret = \"${AUTOGLM_TEST_SECRET}\"\n").unwrap_or_default();
         let cfg: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));

@@ -226,7 +226,6 @@ fn main() -> Result<()> {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config, cluster, listen, data_dir, demo, demo_workers } => {
-            init_tracing();
             if let Some(path) = cluster {
                 // Check the file and the cookie now, so a deployment can be prepared against this build.
                 let cc = autoglm_cluster::ClusterConfig::load(&path)?;
@@ -246,6 +245,7 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(d) = data_dir {
                 cfg.server.data_dir = d;
             }
+            autoglm::telemetry::init_tracing(&cfg.telemetry)?;
             serve(cfg, demo.then_some(demo_workers)).await
         }
         Cmd::Token { role, subject, data_dir, config, ttl_secs } => {
@@ -329,6 +329,7 @@ async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
         tracing::warn!("requests still running after the grace period");
     }
     node.shutdown_services().await;
+    autoglm::telemetry::shutdown_tracing().await;
     Ok(())
 }
 
@@ -402,10 +403,4 @@ fn admin_token(token: Option<String>, data_dir: &std::path::Path) -> Result<Stri
             Ok(node::issue(&key, Role::Admin, "ops", 3600))
         }
     }
-}
-
-fn init_tracing() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).init();
 }

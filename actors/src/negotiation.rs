@@ -18,6 +18,7 @@ use rand::seq::SliceRandom;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How a negotiation ended.
 #[derive(Debug)]
@@ -86,7 +87,10 @@ where
 {
     let started = std::time::Instant::now();
     let mut tally = Tally::default();
-    let result = contract_net(shared, order, range, excluded, favourites, prefer, make, commit, &mut tally).await;
+    let span = tracing::info_span!("negotiation", order = %order.id, service = %order.service);
+    let result = contract_net(shared, order, range, excluded, favourites, prefer, make, commit, &mut tally)
+        .instrument(span)
+        .await;
     let outcome = match &result {
         Ok(Placement::Placed(_)) => "placed",
         Ok(Placement::Nobody { .. }) => "nobody",

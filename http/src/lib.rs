@@ -90,6 +90,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .recover(error::recover)
         .unify()
+        .with(warp::trace(metrics::request_span))
         .with(warp::log::custom(metrics::record_request))
         .map(Reply::into_response)
         .boxed()

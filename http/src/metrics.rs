@@ -1,4 +1,5 @@
 //! What the edge measures, named once here: requests per route template
+//! (a counter, a latency histogram and a `request` span)
 //! (never the raw path, so ids do not explode the series), and the gauges
 //! read when `/metrics` is scraped. Rendering is the Prometheus registry the
 //! node's OpenTelemetry exporter feeds (`src/telemetry.rs`).
@@ -53,6 +54,12 @@ pub(crate) fn record_request(info: warp::log::Info<'_>) {
     ];
     INSTRUMENTS.requests.add(1, &labels);
     INSTRUMENTS.request_seconds.record(info.elapsed().as_secs_f64(), &labels);
+}
+
+/// The span every request runs in (its trace, when traces are on).
+pub(crate) fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
+    let method = info.method().as_str().to_ascii_lowercase();
+    tracing::info_span!("request", method = %method, route = route_template(&method, info.path()))
 }
 
 /// The documented route template `path` matches (`/v1/orders/{id}/pay`),

@@ -7,6 +7,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use autoglm_nlu::model::ModelError;
 use autoglm_supervisor::Probe;
@@ -177,10 +178,12 @@ impl WorkerState {
             return Err("worker slot without a model".into());
         };
         let texts: Vec<String> = batch.iter().map(|r| r.text.clone()).collect();
+        let span = tracing::info_span!("model_batch", device = %self.device_name(), model = %self.version.name, size = texts.len());
         let result = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             model.predict_texts(&refs)
         })
+        .instrument(span)
         .await;
         let n = batch.len();
         let inference = started.elapsed();
