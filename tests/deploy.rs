@@ -637,6 +637,9 @@ fn render_cluster_files(cm: &str, replicas: usize, port: &str) -> Vec<(String, S
         .collect()
 }
 
+/// What the chart's Secret generates: 48 letters and digits.
+const SECRET: &str = "s3cret0123456789s3cret0123456789s3cret0123456789";
+
 #[test]
 fn helm_chart_parses_uses_only_known_values_and_configures_a_valid_node() {
     let chart = parse_yaml(&read(&format!("{CHART}/Chart.yaml"))).unwrap_or_else(|e| panic!("Chart.yaml: {e}"));
@@ -715,7 +718,7 @@ fn helm_chart_parses_uses_only_known_values_and_configures_a_valid_node() {
     }
     for var in &vars {
         assert!(env.contains(&var.as_str()), "autoglm.toml uses ${{{var}}}, which the pod does not set");
-        toml = toml.replace(&format!("${{{var}}}"), if var == "AUTOGLM_NODE_ID" { "2" } else { "s3cret" });
+        toml = toml.replace(&format!("${{{var}}}"), if var == "AUTOGLM_NODE_ID" { "2" } else { SECRET });
     }
     let file = std::env::temp_dir().join(format!("autoglm_deploy_{}.toml", std::process::id()));
     std::fs::write(&file, &toml).unwrap_or_else(|e| panic!("{e}"));
@@ -723,7 +726,9 @@ fn helm_chart_parses_uses_only_known_values_and_configures_a_valid_node() {
     let _ = std::fs::remove_file(&file);
     assert_eq!(cfg.server.shutdown_grace_secs, grace);
     assert_eq!(cfg.node_id, 2);
-    assert_eq!(cfg.auth.token_secret, "s3cret");
+    assert_eq!(cfg.auth.token_secret, SECRET);
+    let key = autoglm::secrets::token_key(&cfg.auth.token_secret, &std::env::temp_dir());
+    assert!(key.is_ok(), "the node refuses the token secret: {key:?}");
     assert_eq!(cfg.nlu.models_dir, PathBuf::from("/opt/autoglm/models"), "the image's trained model");
 
     // One cluster file per pod that the cluster config loader accepts, naming
