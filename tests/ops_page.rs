@@ -198,6 +198,7 @@ async fn ops_page_shows_the_live_tree_filters_members_models_and_invariants() {
 
     // Orders placed now appear without touching the page: it polls.
     let mut order_ids = Vec::new();
+    let mut states = std::collections::BTreeMap::<String, usize>::new();
     for (hour, key) in [(10, "ops-page-1"), (15, "ops-page-2")] {
         let body = json!({ "service": "cleaning", "rooms": ["kitchen"], "start": start_in(1, hour),
                            "address": { "text": "人民广场1号", "lat": 31.2304, "lon": 121.4737 } });
@@ -206,6 +207,7 @@ async fn ops_page_shows_the_live_tree_filters_members_models_and_invariants() {
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         let order = expect(&r, StatusCode::CREATED, "placing an order");
+        *states.entry(order["state"].as_str().unwrap_or_default().to_string()).or_default() += 1;
         order_ids.push(order["id"].as_str().unwrap_or_else(|| panic!("no order id in {order}")).to_string());
     }
     let shown = wait_live(
@@ -291,20 +293,21 @@ async fn ops_page_shows_the_live_tree_filters_members_models_and_invariants() {
     let text = members["text"].as_str().unwrap_or_default();
     assert!(text.contains("up") && text.contains("only member"), "{text}");
 
-    // Invariants hold, with the orders counted by state.
+    // Invariants hold, with the orders counted by state once checked again.
+    browser.click("#check-invariants").await;
+    let chips: Vec<String> = states.iter().map(|(state, n)| format!("{state} {n}")).collect();
     let inv = wait_live(
         &browser,
-        "the invariants panel",
-        "const i = document.getElementById('invariants'); \
-         return i.dataset.clean && { clean: i.dataset.clean, text: i.textContent }",
+        "the invariants panel with both orders",
+        &format!(
+            "const i = document.getElementById('invariants'); \
+             return {chips:?}.every(c => i.textContent.includes(c)) && {{ clean: i.dataset.clean, text: i.textContent }}"
+        ),
     )
     .await;
     assert_eq!(inv["clean"], "true", "{inv}");
     let text = inv["text"].as_str().unwrap_or_default();
     assert!(text.contains("double bookings") && text.contains("all hold"), "{text}");
-    let by_state = expect(&admin.get("/ops/invariants").await.unwrap_or_else(|e| panic!("{e:#}")), StatusCode::OK, "");
-    let orders: u64 = by_state["by_state"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
-    assert_eq!(orders, 2, "{by_state}");
 
     // Models per device with their batch statistics.
     let model = wait_live(
@@ -340,7 +343,20 @@ async fn ops_page_shows_the_live_tree_filters_members_models_and_invariants() {
     .await;
 
     let shot = save_screenshot(&browser, "ops_page.png").await;
+
+    // The node goes away: the page says so and keeps the last data it had.
+    node.stop().await;
+    let kept = browser
+        .wait_for(
+            "the error banner after the node stopped",
+            STEP,
+            "const e = document.getElementById('error'); \
+             return !e.hidden && { error: e.textContent, workers: \
+                 document.querySelectorAll('.actor[data-kind=\"worker\"]').length }",
+        )
+        .await;
+    assert_eq!(kept["workers"], WORKERS, "the last good data must stay on screen: {kept}");
+    assert!(kept["error"].as_str().is_some_and(|e| e.contains("/ops/")), "{kept}");
     browser.close().await;
     eprintln!("ops page checked in {:.1?}; screenshot {}", started.elapsed(), shot.display());
-    node.stop().await;
 }
