@@ -2,7 +2,8 @@
 //! pool's histograms move), a scripted scenario over HTTP, and a scrape
 //! before and after that must show exactly what happened. Then the Grafana
 //! dashboard (`deploy/grafana/autoglm.json`): every metric its PromQL uses
-//! must be in that scrape.
+//! must be in that scrape. Last, traces: a node started with JSON logs and an
+//! OTLP endpoint writes trace ids in its log lines and exports its spans.
 
 mod common;
 
@@ -336,4 +337,138 @@ async fn a_scripted_scenario_moves_the_metrics_and_feeds_every_dashboard_panel()
     }
     assert!(used.len() >= 20, "{used:?}");
     node.stop().await;
+}
+
+/// A stand-in OTLP/HTTP collector: answers 200 to every request and reports
+/// each one's path, content type and body length.
+async fn fake_collector() -> (String, tokio::sync::mpsc::UnboundedReceiver<(String, String, usize)>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                loop {
+                    let mut request_line = String::new();
+                    if stream.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_string();
+                    let (mut length, mut content_type) = (0usize, String::new());
+                    loop {
+                        let mut header = String::new();
+                        if stream.read_line(&mut header).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':') {
+                            match name.to_ascii_lowercase().as_str() {
+                                "content-length" => length = value.trim().parse().unwrap_or(0),
+                                "content-type" => content_type = value.trim().to_string(),
+                                _ => {}
+                            }
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    if stream.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let _ = tx.send((path, content_type, length));
+                    let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if stream.get_mut().write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_trace_ids_and_spans_reach_the_otlp_collector() {
+    let dir = data_dir("traces");
+    let (collector, mut exports) = fake_collector().await;
+    let config = dir.join("autoglm.toml");
+    let toml = format!("[telemetry]\nlog_format = \"json\"\notlp_endpoint = \"{collector}/\"\n");
+    std::fs::write(&config, toml).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_autoglm"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("RUST_LOG", "info,autoglm_http=debug")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A failed assertion must not leave the node running.
+    struct KillOnDrop(u32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").args(["-KILL", &self.0.to_string()]).status();
+        }
+    }
+    let _guard = KillOnDrop(child.id());
+    // The node's stdout, line by line, read on a thread of its own.
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the node wrote nothing for 20 s"))
+            .unwrap_or_else(|| panic!("the node exited"))
+    };
+    let url = loop {
+        let line = next_line().await;
+        if let Some(rest) = line.strip_prefix("AutoGLM node listening on ") {
+            break rest.split_whitespace().next().unwrap_or_default().to_string();
+        }
+    };
+    let anyone = Client::new(&url, None);
+    assert_eq!(anyone.get("/healthz").await.map(|r| r.status).ok(), Some(StatusCode::OK));
+
+    // The access line of that request: JSON, in the request span, with its trace.
+    let access = loop {
+        let line = next_line().await;
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v["fields"]["message"] == "request answered" && v["span"]["route"] == "/healthz" {
+                break v;
+            }
+        }
+    };
+    let trace_id = access["trace_id"].as_str().unwrap_or_default();
+    assert_eq!(trace_id.len(), 32, "{access}");
+    assert!(trace_id.chars().all(|c| c.is_ascii_hexdigit()) && trace_id != "0".repeat(32), "{access}");
+    assert_eq!(access["span_id"].as_str().map(str::len), Some(16), "{access}");
+    assert_eq!(access["span"]["name"], "request", "{access}");
+    assert_eq!(access["level"], "DEBUG", "{access}");
+
+    // A graceful stop flushes the spans to the collector.
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let (path, content_type, len) = tokio::time::timeout(Duration::from_secs(20), exports.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no OTLP export within 20 s"))
+        .unwrap_or_else(|| panic!("collector gone"));
+    assert_eq!((path.as_str(), content_type.as_str()), ("/v1/traces", "application/x-protobuf"));
+    assert!(len > 0);
+    let status = tokio::time::timeout(Duration::from_secs(20), tokio::task::spawn_blocking(move || child.wait()))
+        .await
+        .unwrap_or_else(|_| panic!("the node did not exit within 20 s of SIGTERM"));
+    let status = status.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
 }

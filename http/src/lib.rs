@@ -90,8 +90,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .recover(error::recover)
         .unify()
-        .with(warp::trace(metrics::request_span))
         .with(warp::log::custom(metrics::record_request))
+        .with(warp::trace(metrics::request_span))
         .map(Reply::into_response)
         .boxed()
 }

@@ -44,13 +44,16 @@ static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
     }
 });
 
-/// Records one answered request (a `warp::log::custom` callback).
+/// Records one answered request (a `warp::log::custom` callback, run inside
+/// the request's span): the metrics, and an access line at debug level.
 pub(crate) fn record_request(info: warp::log::Info<'_>) {
     let method = info.method().as_str().to_ascii_lowercase();
+    let status = info.status().as_u16();
+    tracing::debug!(status, elapsed_us = info.elapsed().as_micros() as u64, "request answered");
     let labels = [
         KeyValue::new("route", route_template(&method, info.path())),
         KeyValue::new("method", method),
-        KeyValue::new("status", i64::from(info.status().as_u16())),
+        KeyValue::new("status", i64::from(status)),
     ];
     INSTRUMENTS.requests.add(1, &labels);
     INSTRUMENTS.request_seconds.record(info.elapsed().as_secs_f64(), &labels);
