@@ -25,6 +25,8 @@ const EXIT_MARGIN: Duration = Duration::from_secs(10);
 const CONCURRENCY: usize = 32;
 /// Most requests one load task sends (bounds the run).
 const PER_TASK: usize = 60;
+/// Every this many load tasks parses sentences (through the model pool) instead of ordering.
+const NLU_EVERY: usize = 4;
 /// SIGTERM goes out once this many requests have been answered.
 const TERM_AFTER: usize = 96;
 
@@ -182,6 +184,14 @@ async fn sigterm_under_load_drains_in_flight_orders_and_loses_nothing() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
+    // A small model, so the drain also covers the model pool (libtorch workers).
+    let trained = Command::new(env!("CARGO_BIN_EXE_autoglm"))
+        .args(["train", "--examples", "400", "--epochs", "1", "--device", "cpu", "--out"])
+        .arg(dir.join("models").join("intent_slot"))
+        .output()
+        .unwrap_or_else(|e| panic!("autoglm train: {e}"));
+    assert!(trained.status.success(), "autoglm train: {}", String::from_utf8_lossy(&trained.stderr));
+
     let mut node = NodeProcess::start(&dir, &config, "node1");
     wait_ready(&node.url).await;
     let customer = Client::new(&node.url, Some(mint(&dir, "customer", "C1")));
@@ -201,15 +211,17 @@ async fn sigterm_under_load_drains_in_flight_orders_and_loses_nothing() {
                 let n = t * PER_TASK + k;
                 let key = format!("drain-{n}");
                 let sent_after_term = term_sent.load(Ordering::SeqCst);
-                let reply = c
-                    .send(Method::POST, "/v1/orders", Some(&order_body(n)), &[("idempotency-key", key.as_str())])
-                    .await;
+                let reply = if t % NLU_EVERY == 0 {
+                    c.post("/v1/nlu/parse", &json!({ "text": "明天上午10点来打扫厨房" })).await
+                } else {
+                    c.send(Method::POST, "/v1/orders", Some(&order_body(n)), &[("idempotency-key", key.as_str())]).await
+                };
                 let outcome = match reply {
                     Ok(r) => Outcome::Answer(r.status, r.json().unwrap_or(Value::Null)),
                     Err(e) => Outcome::NoAnswer(format!("{e:#}")),
                 };
                 let gone = matches!(outcome, Outcome::NoAnswer(_)) && term_sent.load(Ordering::SeqCst);
-                outcomes.push((n, sent_after_term, outcome));
+                outcomes.push((n, t % NLU_EVERY != 0, sent_after_term, outcome));
                 answered.fetch_add(1, Ordering::SeqCst);
                 progress.notify_one();
                 if gone {
@@ -262,10 +274,15 @@ async fn sigterm_under_load_drains_in_flight_orders_and_loses_nothing() {
 
     // Every answer is 2xx or a clean 503; collect the orders and the unanswered.
     let mut placed = Vec::new();
+    let mut parsed = 0;
     let mut unanswered = Vec::new();
     let mut refused_503 = 0;
-    for (n, _, outcome) in &outcomes {
+    for (n, is_order, _, outcome) in &outcomes {
         match outcome {
+            Outcome::Answer(s, body) if s.is_success() && !is_order => {
+                assert_eq!(body["intent"], "book_service", "NLU answer during the drain: {body}");
+                parsed += 1;
+            }
             Outcome::Answer(s, body) if s.is_success() => {
                 let id = body["id"].as_str().unwrap_or_else(|| panic!("2xx without an order id: {body}"));
                 assert_ne!(body["state"], "negotiating", "an answered order still negotiating: {body}");
@@ -276,7 +293,8 @@ async fn sigterm_under_load_drains_in_flight_orders_and_loses_nothing() {
                 refused_503 += 1;
             }
             Outcome::Answer(s, body) => panic!("request {n} got {s} during the drain: {body}"),
-            Outcome::NoAnswer(why) => unanswered.push((*n, why.clone())),
+            Outcome::NoAnswer(why) if *is_order => unanswered.push((*n, why.clone())),
+            Outcome::NoAnswer(_) => {}
         }
     }
     let readyz = tokio::time::timeout(Duration::from_secs(30), readyz).await;
@@ -287,15 +305,18 @@ async fn sigterm_under_load_drains_in_flight_orders_and_loses_nothing() {
     let mut reasons: Vec<&str> = unanswered.iter().map(|(_, why)| why.as_str()).collect();
     reasons.sort();
     reasons.dedup();
-    let before_term = outcomes.iter().filter(|(_, after, _)| !after).count();
-    assert!(placed.len() >= TERM_AFTER / 2, "too few orders placed to say anything: {}", placed.len());
+    let before_term = outcomes.iter().filter(|(_, _, after, _)| !after).count();
+    assert!(parsed > 0, "no sentence was parsed; the model pool was not under load");
+    assert!(placed.len() >= TERM_AFTER / 4, "too few orders placed to say anything: {}", placed.len());
     assert!(!unanswered.is_empty(), "the load ended before the node did; SIGTERM was not under load");
     eprintln!(
-        "drain: {} requests ({} sent before SIGTERM), {} orders placed, {} clean 503, {} not taken; exit 0 in {:?}; \
+        "drain: {} requests ({} sent before SIGTERM), {} orders placed, {} sentences parsed, {} clean 503, \
+         {} orders not taken; exit 0 in {:?}; \
          /readyz after SIGTERM: {} x 200 then {} x 503, then closed; not taken because: {reasons:?}",
         outcomes.len(),
         before_term,
         placed.len(),
+        parsed,
         refused_503,
         unanswered.len(),
         stopped_in,
