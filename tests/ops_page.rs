@@ -196,6 +196,23 @@ async fn ops_page_shows_the_live_tree_filters_members_models_and_invariants() {
     assert_eq!(state["form"], true, "the token form must hide once data loads");
     assert_eq!(state["supervisors"], json!(["model_workers", "orders", "workers"]));
 
+    // A supervisor's group folds and unfolds, and stays folded across refreshes.
+    let visible_workers = "return [...document.querySelectorAll('.actor[data-kind=\"worker\"]')] \
+         .filter(a => a.getClientRects().length > 0).length";
+    let workers_head = ".group[data-group=\"supervisor/workers\"] > .group-head";
+    browser.click(workers_head).await;
+    assert_eq!(browser.run(visible_workers).await, 0, "folded");
+    let at = browser.run("return document.getElementById('last-updated').dataset.at").await;
+    wait_live(
+        &browser,
+        "a refresh while folded",
+        &format!("return document.getElementById('last-updated').dataset.at !== {at}"),
+    )
+    .await;
+    assert_eq!(browser.run(visible_workers).await, 0, "still folded after a refresh");
+    browser.click(workers_head).await;
+    assert_eq!(browser.run(visible_workers).await, WORKERS, "unfolded");
+
     // Orders placed now appear without touching the page: it polls.
     let mut order_ids = Vec::new();
     let mut states = std::collections::BTreeMap::<String, usize>::new();
