@@ -78,21 +78,6 @@ async fn scrape(c: &Client) -> Scrape {
     Scrape::parse(&String::from_utf8_lossy(&r.body))
 }
 
-/// Trains a small model into `dir` in a few seconds (CPU, one thread).
-fn train_tiny(dir: &std::path::Path) {
-    let examples = autoglm_nlu::corpus::generate(7, 400);
-    let config = autoglm_gpu::TrainConfig {
-        version: "v1".into(),
-        epochs: 1,
-        batch_size: 32,
-        hyper: autoglm_gpu::Hyper { embed_dim: 16, channels: 32, kernel: 3, dilation: 2, dropout: 0.1 },
-        threads: Some(1),
-        ..Default::default()
-    };
-    let report = autoglm_gpu::train(&config, &examples, |_| {}).unwrap_or_else(|e| panic!("training: {e}"));
-    report.model.save(dir).unwrap_or_else(|e| panic!("saving: {e}"));
-}
-
 fn order_body(hour: u32, lat: f64, lon: f64) -> Value {
     json!({ "service": "cleaning", "rooms": ["kitchen"], "start": start_in(2, hour), "duration_minutes": 120,
             "address": { "text": "某路 1 号", "lat": lat, "lon": lon } })
@@ -206,7 +191,7 @@ fn promql_names_are_found_and_functions_labels_and_ranges_are_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scripted_scenario_moves_the_metrics_and_feeds_every_dashboard_panel() {
     let dir = data_dir("metrics");
-    train_tiny(&dir.join("models").join("intent_slot"));
+    train_tiny(&dir.join("models").join("intent_slot"), "v1", 1);
     let node = start(&dir, Some(40)).await;
     let anyone = Client::new(&node.url(), None);
     let customer = client(&node, Role::Customer, "C1");

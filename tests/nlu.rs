@@ -8,21 +8,6 @@ use autoglm_core::auth::Role;
 use common::*;
 use serde_json::{json, Value};
 
-/// Trains a small model into `dir` in a few seconds (CPU, one thread).
-fn train_tiny(dir: &std::path::Path, version: &str) {
-    let examples = autoglm_nlu::corpus::generate(7, 400);
-    let config = autoglm_gpu::TrainConfig {
-        version: version.into(),
-        epochs: 2,
-        batch_size: 32,
-        hyper: autoglm_gpu::Hyper { embed_dim: 16, channels: 32, kernel: 3, dilation: 2, dropout: 0.1 },
-        threads: Some(1),
-        ..Default::default()
-    };
-    let report = autoglm_gpu::train(&config, &examples, |_| {}).unwrap_or_else(|e| panic!("training: {e}"));
-    report.model.save(dir).unwrap_or_else(|e| panic!("saving: {e}"));
-}
-
 fn body(r: &autoglm::client::Reply) -> Value {
     r.json().unwrap_or_default()
 }
@@ -64,7 +49,7 @@ async fn parse_over_http_then_load_swap_and_unload_a_model() {
 
     // Train, load, and see it serve.
     let models_dir = dir.join("models");
-    train_tiny(&models_dir.join("intent_slot"), "v1");
+    train_tiny(&models_dir.join("intent_slot"), "v1", 2);
     let loaded = admin.post("/ops/models/intent_slot/load", &json!({})).await.unwrap();
     assert_eq!(loaded.status, 200, "{}", String::from_utf8_lossy(&loaded.body));
     assert_eq!(body(&loaded)["version"], "v1");
@@ -79,7 +64,7 @@ async fn parse_over_http_then_load_swap_and_unload_a_model() {
     assert!(table.contains("intent_slot") && table.contains("v1") && table.contains("ready"), "{table}");
 
     // Hot swap to another version from another folder, then unload.
-    train_tiny(&models_dir.join("v2"), "v2");
+    train_tiny(&models_dir.join("v2"), "v2", 2);
     let swapped = admin.post("/ops/models/intent_slot/load", &json!({ "dir": "v2" })).await.unwrap();
     assert_eq!(swapped.status, 200, "{}", String::from_utf8_lossy(&swapped.body));
     assert_eq!(body(&swapped)["version"], "v2");

@@ -90,22 +90,6 @@ async fn start_node(dir: &std::path::Path, workers: usize) -> Node {
         .unwrap_or_else(|e| panic!("node did not start: {e:#}"))
 }
 
-/// Trains a small model into `dir` in a few seconds (CPU, one thread), so
-/// the models panel has batch statistics to show.
-fn train_tiny(dir: &std::path::Path) {
-    let examples = autoglm_nlu::corpus::generate(7, 400);
-    let config = autoglm_gpu::TrainConfig {
-        version: "ops-test".into(),
-        epochs: 1,
-        batch_size: 32,
-        hyper: autoglm_gpu::Hyper { embed_dim: 16, channels: 32, kernel: 3, dilation: 2, dropout: 0.1 },
-        threads: Some(1),
-        ..Default::default()
-    };
-    let report = autoglm_gpu::train(&config, &examples, |_| {}).unwrap_or_else(|e| panic!("training: {e}"));
-    report.model.save(dir).unwrap_or_else(|e| panic!("saving: {e}"));
-}
-
 /// Asserts `reply` has `status`, showing the body otherwise; returns its JSON.
 fn expect(reply: &autoglm::client::Reply, status: StatusCode, what: &str) -> Value {
     assert_eq!(reply.status, status, "{what}: {}", String::from_utf8_lossy(&reply.body));
@@ -144,7 +128,7 @@ async fn ops_page_shows_the_live_tree_filters_members_models_and_invariants() {
     let node_name = actors["node"].as_str().unwrap_or_else(|| panic!("no node name in {actors}")).to_string();
 
     // A model with some traffic behind it.
-    train_tiny(&dir.join("models").join("intent_slot"));
+    train_tiny(&dir.join("models").join("intent_slot"), "ops-test", 1);
     let r = admin.post("/ops/models/intent_slot/load", &json!({})).await.unwrap_or_else(|e| panic!("{e:#}"));
     expect(&r, StatusCode::OK, "loading the model");
     for text in ["明天上午10点来打扫厨房", "cancel order A1023", "下周三下午修空调"] {

@@ -51,3 +51,18 @@ pub fn start_in(days: i64, hour: u32) -> String {
     let t = chrono::Utc::now().with_timezone(&autoglm_core::default_offset()) + chrono::Duration::days(days);
     format!("{}T{hour:02}:00:00+08:00", t.format("%Y-%m-%d"))
 }
+
+/// Trains a small model into `dir` in a few seconds (CPU, one thread).
+pub fn train_tiny(dir: &std::path::Path, version: &str, epochs: usize) {
+    let examples = autoglm_nlu::corpus::generate(7, 400);
+    let config = autoglm_gpu::TrainConfig {
+        version: version.into(),
+        epochs,
+        batch_size: 32,
+        hyper: autoglm_gpu::Hyper { embed_dim: 16, channels: 32, kernel: 3, dilation: 2, dropout: 0.1 },
+        threads: Some(1),
+        ..Default::default()
+    };
+    let report = autoglm_gpu::train(&config, &examples, |_| {}).unwrap_or_else(|e| panic!("training: {e}"));
+    report.model.save(dir).unwrap_or_else(|e| panic!("saving: {e}"));
+}
