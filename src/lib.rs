@@ -7,6 +7,7 @@ pub mod demo;
 pub mod loadgen;
 pub mod nlu_cli;
 pub mod node;
+pub mod node_id;
 pub mod ops;
 pub mod secrets;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //! the HTTP edge. `autoglm serve` and the end-to-end tests both use it.
 
 use crate::config::{Config, SessionBackend};
+use crate::node_id::NodeIdClaim;
 use crate::{demo, secrets};
 use anyhow::{Context, Result};
 use autoglm_actors::payments::SandboxGateway;
@@ -29,6 +30,7 @@ pub struct Node {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
+    node_id: std::sync::Mutex<Option<NodeIdClaim>>,
 }
 
 /// How to start a node beyond its config file.
@@ -70,6 +72,10 @@ impl Node {
             nlu.pool().shutdown().await;
         }
         self.state.engine.shutdown().await;
+        let claim = self.node_id.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut claim) = claim {
+            claim.release().await;
+        }
     }
 
     /// Waits until the server task ends (after a shutdown signal).
@@ -110,6 +116,7 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
         Db::connect(&url, &db_opts).await.with_context(|| format!("connecting to the {} database", scheme(&url)))?;
     db.migrate().await.context("migrating the database")?;
     tracing::info!(backend = db.backend(), "database ready");
+    let mut node_id = NodeIdClaim::take(&db, cfg.node_id, &data_dir).await?;
 
     if let Some(n) = opts.demo_workers {
         if db.count_workers().await? == 0 {
@@ -165,11 +172,12 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
     let chat = start_chat(&cfg, &engine, &nlu).await?;
     let mut state = AppState::new(engine, tokens).with_nlu(nlu, cfg.models_dir()).with_chat(chat);
     state.body_limit = cfg.server.body_limit_bytes;
+    node_id.keep(state.ready.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(autoglm_http::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
-    Ok(Node { addr, state, shutdown: Some(tx), server })
+    Ok(Node { addr, state, shutdown: Some(tx), server, node_id: std::sync::Mutex::new(Some(node_id)) })
 }
 
 /// Starts the model pool (its workers appear under /ops/actors), loads the

@@ -62,3 +62,33 @@ async fn a_node_on_postgres_and_redis_books_and_serves_from_the_l2_cache() {
     assert!(inv.is_clean(), "{inv:?}");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_with_one_node_id_on_one_database_are_refused() {
+    let Some(db_url) = autoglm_storage::testing::fresh_postgres_url().await else { return };
+    let cfg = |dir: &std::path::Path, node_id: u16| {
+        let mut cfg = Config::default();
+        cfg.server.listen = "127.0.0.1:0".into();
+        cfg.server.data_dir = dir.to_path_buf();
+        cfg.database.url = db_url.clone();
+        cfg.node_id = node_id;
+        cfg
+    };
+    let (here, there) = (data_dir("node_id_a"), data_dir("node_id_b"));
+    let a =
+        node::start(cfg(&here, 7), StartOptions { demo_workers: Some(8) }).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let refused = match node::start(cfg(&there, 7), StartOptions::default()).await {
+        Ok(_) => panic!("a second node_id 7 on the same database must be refused"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(refused.contains("node_id 7") && refused.contains("in use"), "{refused}");
+    // Another id is fine; the same node (same data dir) restarting gets its id back at once.
+    let b = node::start(cfg(&there, 8), StartOptions::default()).await.unwrap_or_else(|e| panic!("{e:#}"));
+    b.stop().await;
+    let again = node::start(cfg(&there, 8), StartOptions::default()).await.unwrap_or_else(|e| panic!("{e:#}"));
+    again.stop().await;
+    // A node that stopped gracefully gave its id up.
+    a.stop().await;
+    let c = node::start(cfg(&there, 7), StartOptions::default()).await.unwrap_or_else(|e| panic!("{e:#}"));
+    c.stop().await;
+}
