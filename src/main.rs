@@ -316,8 +316,10 @@ async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
     println!("AutoGLM node listening on {url} ({workers} workers)");
     println!("  health:   curl {url}/healthz");
     if demo.is_some() {
-        // The demo customer C1 chats in the browser; the token stays in the URL fragment (never sent to a server).
+        demo_customer(&node).await;
+        // Tokens stay in the URL fragment: the browser never sends them to a server.
         println!("  chat:     {url}/#token={}", node.token(Role::Customer, "C1"));
+        println!("  ops:      {url}/ops#token={}", node.token(Role::Admin, "ops"));
     }
     println!("  token:    T=$({exe} token --role customer --subject C1 --data-dir {})", data_dir.display());
     println!("  order:    curl -H \"Authorization: Bearer $T\" -d '{{\"service\":\"cleaning\",\"start\":\"<RFC3339, tomorrow 10:00+08:00>\",\"address\":{{\"text\":\"人民广场\",\"lat\":31.2304,\"lon\":121.4737}}}}' {url}/v1/orders");
@@ -331,6 +333,20 @@ async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
     node.shutdown_services().await;
     autoglm::telemetry::shutdown_tracing().await;
     Ok(())
+}
+
+/// The demo customer C1 lives in the demo city: the chat books without asking for an address.
+async fn demo_customer(node: &node::Node) {
+    let c1 = autoglm_core::CustomerId("C1".into());
+    let mut prefs = (*node.engine().prefs(&c1).await).clone();
+    if prefs.address.is_none() {
+        let centre = autoglm::demo::CENTRE;
+        prefs.address =
+            Some(autoglm_core::Address { text: "人民广场1号".into(), lat: centre.lat, lon: centre.lon });
+        if let Err(e) = node.engine().set_prefs(&c1, prefs).await {
+            tracing::warn!(error = %e, "could not give the demo customer an address");
+        }
+    }
 }
 
 async fn shutdown_signal() {
