@@ -41,7 +41,8 @@ fn owner(data_dir: &Path) -> String {
     // The lease column holds 128 characters.
     let mut owner = format!("{host}:{}", dir.display());
     if owner.len() > 128 {
-        let cut = (0..=owner.len() - 128).find(|&i| owner.is_char_boundary(i)).unwrap_or(0);
+        // Keep the end (the data dir tells nodes on one host apart), cut on a char boundary.
+        let cut = (owner.len() - 128..owner.len()).find(|&i| owner.is_char_boundary(i)).unwrap_or(0);
         owner = owner[cut..].to_string();
     }
     owner
@@ -115,5 +116,20 @@ impl Drop for NodeIdClaim {
         if let Some(task) = self.renewer.take() {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_owner_keeps_its_end_within_the_column() {
+        let deep = std::path::PathBuf::from(format!("/{}/数据/node-7", "x".repeat(200)));
+        let o = owner(&deep);
+        assert!(o.len() <= 128, "{} bytes", o.len());
+        assert!(o.ends_with("数据/node-7"), "{o}");
+        let short = owner(Path::new("/srv/autoglm"));
+        assert!(short.ends_with(":/srv/autoglm"), "{short}");
     }
 }

@@ -15,7 +15,7 @@ use crate::engine::{Caller, Engine};
 use crate::error::EngineError;
 use crate::llm::LlmClient;
 use crate::order_actor::Command;
-use autoglm_core::{Address, CustomerId, DomainError, GeoPoint, Order, OrderId, OrderRequest, OrderState};
+use autoglm_core::{Address, CustomerId, DomainError, GeoPoint, Order, OrderId, OrderRequest};
 use autoglm_nlu::dialogue::reply::{pick, state_name};
 use autoglm_nlu::dialogue::{
     self, Action, ActionKind, DialogueConfig, DialogueState, Expect, Missing, Outcome, Step, Turn,
@@ -459,9 +459,4 @@ fn check_session_id(id: &str) -> Result<String, ChatError> {
     } else {
         Err(ChatError::BadRequest("session_id must be 1 to 64 letters, digits, '-' or '_'".into()))
     }
-}
-
-/// Orders still going on (for `/ops` and tests): not terminal.
-pub fn is_active(order: &Order) -> bool {
-    !order.state.is_terminal() && order.state != OrderState::Completed
 }

@@ -24,7 +24,7 @@ mod tests;
 
 use autoglm_core::catalog::{Room, Service};
 use autoglm_core::policy::Policies;
-use autoglm_core::state::OrderState;
+use autoglm_core::state::{OrderEvent, OrderState};
 use autoglm_core::{DomainError, Order};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
@@ -166,17 +166,18 @@ impl ActionKind {
         })
     }
 
-    /// Whether an order in `state` is one this action can apply to.
+    /// Whether this action can apply to `order` now: the order state machine of `core` decides.
     fn fits(self, order: &Order) -> bool {
-        use OrderState::*;
-        match self {
-            ActionKind::Cancel | ActionKind::Reschedule | ActionKind::ChangeWorker => {
-                matches!(order.state, Negotiating | AwaitingPayment | Confirmed)
-            }
-            ActionKind::Pay => order.state == AwaitingPayment,
-            ActionKind::Rate => order.state == Completed && order.rating.is_none(),
-            ActionKind::Query => true,
-        }
+        let event = match self {
+            ActionKind::Query => return true,
+            ActionKind::Cancel => OrderEvent::Cancel,
+            ActionKind::Reschedule => OrderEvent::Reschedule,
+            ActionKind::ChangeWorker => OrderEvent::Reassign,
+            ActionKind::Pay => OrderEvent::Pay,
+            ActionKind::Rate if order.rating.is_some() => return false,
+            ActionKind::Rate => OrderEvent::Rate,
+        };
+        order.state.apply(event).is_ok()
     }
 }
 
