@@ -6,14 +6,17 @@
 //! [`Writer`](crate::Writer) writes many in one, using the batch functions here.
 
 use crate::db::{now_ms, upsert_workers, Db};
-use crate::entity::{idempotency_keys, order_events, orders, payments, reservations};
+use crate::entity::{idempotency_keys, leases, order_events, orders, payments, reservations};
 use crate::error::{is_transient, is_unique_violation, StorageError, WriteError};
+use crate::lease::Fence;
 use crate::rows::{self, IdempotencyRow, NewEvent, PaymentRow};
 use autoglm_core::{Order, OrderId, Slot, SlotRange, Worker, WorkerId};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
-use std::collections::{BTreeMap, HashSet};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Everything one order transition writes, atomically.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +37,10 @@ pub struct OrderChange {
     pub idempotency: Option<IdempotencyRow>,
     /// A worker to upsert (e.g. their rating changed).
     pub worker_update: Option<Worker>,
+    /// The change is written only while the lease `resource` still carries
+    /// `token`; a node that lost its lease (a paused old owner) is fenced off
+    /// with [`WriteError::Fenced`]. `None`: no lease is checked.
+    pub fence: Option<Fence>,
 }
 
 impl OrderChange {
@@ -57,12 +64,19 @@ impl OrderChange {
             payment: None,
             idempotency: None,
             worker_update: None,
+            fence: None,
         }
     }
 
     /// Adds the event row.
     pub fn with_event(mut self, event: NewEvent) -> Self {
         self.event = Some(event);
+        self
+    }
+
+    /// Makes the change depend on the lease `fence` names.
+    pub fn fenced_by(mut self, fence: Fence) -> Self {
+        self.fence = Some(fence);
         self
     }
 }
@@ -74,6 +88,7 @@ pub(crate) enum Failure {
     Slot(WorkerId, SlotRange),
     Stale(OrderId, Option<i64>),
     Duplicate,
+    Fenced(Fence),
     Db(DbErr),
     Storage(StorageError),
 }
@@ -117,6 +132,7 @@ impl Failure {
             }
             Failure::Stale(order, expected) => WriteError::StaleVersion { order, expected },
             Failure::Duplicate => WriteError::DuplicateKey,
+            Failure::Fenced(Fence { resource, token }) => WriteError::Fenced { resource, token },
             Failure::Db(e) => WriteError::Storage(e.into()),
             Failure::Storage(e) => WriteError::Storage(e),
         }
@@ -152,6 +168,15 @@ pub(crate) async fn apply_one<C: ConnectionTrait>(c: &C, ch: &OrderChange) -> Re
             if done.rows_affected != 1 {
                 return Err(Failure::Stale(order.id.clone(), Some(v)));
             }
+        }
+    }
+    // After the order row, before anything else: SQLite then already holds
+    // the write lock, and FOR UPDATE holds a takeover off elsewhere, so the
+    // lease cannot move on between this check and the commit.
+    if let Some(fence) = &ch.fence {
+        let row = leases::Entity::find_by_id(fence.resource.clone()).lock_exclusive().one(c).await?;
+        if !fence.holds(row.as_ref()) {
+            return Err(Failure::Fenced(fence.clone()));
         }
     }
     if ch.release_reservations {
@@ -213,6 +238,7 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderCha
         }
     }
     insert_chunked(c, inserts).await?;
+    check_fences(c, changes).await?;
 
     let released: Vec<String> =
         changes.iter().filter(|ch| ch.release_reservations).map(|ch| ch.order.id.0.clone()).collect();
@@ -245,6 +271,31 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderCha
     let workers: Vec<Worker> = changes.iter().filter_map(|ch| ch.worker_update.clone()).collect();
     upsert_workers(c, &workers, now_ms()).await.map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(())
+}
+
+/// Checks the fences of a batch with one `IN` query per `CHUNK` leases; any
+/// that no longer holds fails the batch (the change-by-change re-run then
+/// tells which change was fenced off). Changes without a fence cost nothing.
+async fn check_fences<C: ConnectionTrait>(c: &C, changes: &[&OrderChange]) -> Result<(), DbErr> {
+    let fences: Vec<&Fence> = changes.iter().filter_map(|ch| ch.fence.as_ref()).collect();
+    if fences.is_empty() {
+        return Ok(());
+    }
+    let resources: BTreeSet<&str> = fences.iter().map(|f| f.resource.as_str()).collect();
+    let resources: Vec<&str> = resources.into_iter().collect();
+    let mut rows: HashMap<String, leases::Model> = HashMap::with_capacity(resources.len());
+    for chunk in resources.chunks(CHUNK) {
+        let found = leases::Entity::find()
+            .filter(leases::Column::Resource.is_in(chunk.iter().copied()))
+            .lock_exclusive()
+            .all(c)
+            .await?;
+        rows.extend(found.into_iter().map(|r| (r.resource.clone(), r)));
+    }
+    match fences.iter().find(|f| !f.holds(rows.get(&f.resource))) {
+        Some(f) => Err(DbErr::Custom(format!("lease {} moved on: fencing token {} is stale", f.resource, f.token))),
+        None => Ok(()),
+    }
 }
 
 /// Runs multi-row inserts of `rows`, `CHUNK` at a time.

@@ -88,6 +88,16 @@ pub enum WriteError {
     /// The idempotency key was used before.
     #[error("this idempotency key was already used")]
     DuplicateKey,
+    /// The change carried a [`Fence`](crate::Fence) that no longer holds:
+    /// the lease moved to another holder (or was released) since the token
+    /// was handed out. Not transient: the writer lost ownership for good.
+    #[error("lease {resource} moved on: fencing token {token} is stale")]
+    Fenced {
+        /// The leased resource.
+        resource: String,
+        /// The token the change carried.
+        token: i64,
+    },
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

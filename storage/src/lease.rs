@@ -10,9 +10,11 @@ use crate::change::TRANSIENT_RETRIES;
 use crate::db::Db;
 use crate::entity::leases;
 use crate::error::{is_transient, is_unique_violation, StorageError};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 /// A lease as stored.
@@ -26,6 +28,39 @@ pub struct Lease {
     pub fencing_token: i64,
     /// When it lapses unless renewed, epoch ms.
     pub expires_at_ms: i64,
+}
+
+/// A lease a write depends on: the write goes through only while `resource`
+/// still carries `token` (see [`OrderChange::fence`](crate::OrderChange::fence)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The leased resource (e.g. `worker/<id>`).
+    pub resource: String,
+    /// The fencing token the writer was handed when it took the lease.
+    pub token: i64,
+}
+
+impl Fence {
+    /// A fence on `resource` at `token`.
+    pub fn new(resource: impl Into<String>, token: i64) -> Self {
+        Fence { resource: resource.into(), token }
+    }
+
+    /// Whether the stored lease row (if any) still carries this fence: same
+    /// token and not released (a released lease has `expires_at_ms` 0).
+    ///
+    /// Expiry against the clock is deliberately not checked: a holder renewing
+    /// late is still the holder until someone takes the lease over, which
+    /// bumps the token.
+    pub(crate) fn holds(&self, row: Option<&leases::Model>) -> bool {
+        row.is_some_and(|r| r.fencing_token == self.token && r.expires_at_ms > 0)
+    }
+}
+
+impl From<&Lease> for Fence {
+    fn from(l: &Lease) -> Self {
+        Fence { resource: l.resource.clone(), token: l.fencing_token }
+    }
 }
 
 impl From<leases::Model> for Lease {
@@ -131,13 +166,42 @@ impl Db {
 
     /// Leases `owner` holds at `now_ms`, by resource.
     pub async fn leases_of(&self, owner: &str, now_ms: i64) -> Result<Vec<Lease>, StorageError> {
+        self.leases_with_prefix(owner, "", now_ms).await
+    }
+
+    /// Extends, in one statement, every lease `owner` holds at `now_ms` whose
+    /// resource starts with `prefix` (e.g. `"worker/"`) to `now_ms + ttl_ms`,
+    /// and returns the leases `owner` holds with that prefix afterwards.
+    /// Lapsed ones are not revived (someone may have taken them over): they
+    /// are simply missing from the answer, and their holder must re-acquire.
+    pub async fn renew_leases_of(
+        &self,
+        owner: &str,
+        prefix: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Lease>, StorageError> {
+        leases::Entity::update_many()
+            .col_expr(leases::Column::ExpiresAtMs, Expr::value(now_ms.saturating_add(ttl_ms)))
+            .filter(leases::Column::Owner.eq(owner))
+            .filter(leases::Column::ExpiresAtMs.gt(now_ms))
+            .apply_if(starts_with(prefix), QueryFilter::filter)
+            .exec(self.conn())
+            .await?;
+        self.leases_with_prefix(owner, prefix, now_ms).await
+    }
+
+    /// Leases `owner` holds at `now_ms` whose resource starts with `prefix`, by resource.
+    async fn leases_with_prefix(&self, owner: &str, prefix: &str, now_ms: i64) -> Result<Vec<Lease>, StorageError> {
         let rows = leases::Entity::find()
             .filter(leases::Column::Owner.eq(owner))
             .filter(leases::Column::ExpiresAtMs.gt(now_ms))
+            .apply_if(starts_with(prefix), QueryFilter::filter)
             .order_by_asc(leases::Column::Resource)
             .all(self.conn())
             .await?;
-        Ok(rows.into_iter().map(Lease::from).collect())
+        // LIKE may fold case under a case-insensitive collation; the prefix is exact.
+        Ok(rows.into_iter().filter(|r| r.resource.starts_with(prefix)).map(Lease::from).collect())
     }
 
     /// Runs `body` in a transaction, retried when it loses a deadlock.
@@ -168,4 +232,24 @@ impl Db {
             }
         }
     }
+}
+
+/// `resource LIKE '<prefix>%'` with `prefix` taken literally. `!` escapes
+/// rather than backslash, which MySQL string literals would swallow. LIKE
+/// rather than a range on `resource`: a linguistic collation (PostgreSQL's
+/// default) does not order `worker/…` between `worker/` and `worker0`.
+/// `None` for an empty prefix (everything matches).
+fn starts_with(prefix: &str) -> Option<SimpleExpr> {
+    if prefix.is_empty() {
+        return None;
+    }
+    let mut pattern = String::with_capacity(prefix.len() + 2);
+    for ch in prefix.chars() {
+        if matches!(ch, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Some(leases::Column::Resource.like(LikeExpr::new(pattern).escape('!')))
 }

@@ -34,7 +34,7 @@ pub use cache::{connect_redis, redis_client, CacheConfig, CacheStats, OrderCache
 pub use change::OrderChange;
 pub use db::{Db, DbOptions};
 pub use error::{StorageError, WriteError};
-pub use lease::Lease;
+pub use lease::{Fence, Lease};
 pub use migration::Migrator;
 pub use rows::{CustomerPrefs, EventRow, IdempotencyRow, InvariantReport, NewEvent, OrderFilter, PaymentRow};
 pub use session::{SessionConfig, SessionError, SessionTurn, Sessions};

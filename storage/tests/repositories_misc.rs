@@ -3,11 +3,11 @@
 
 mod common;
 
-use autoglm_core::{Address, CustomerId, OrderId, OrderState, PaymentId};
+use autoglm_core::{Address, CustomerId, OrderId, OrderState, PaymentId, WorkerId};
 use autoglm_storage::entity::{orders, reservations};
 use autoglm_storage::testing::{at, sample_order, sample_worker, test_databases, unique};
-use autoglm_storage::{CustomerPrefs, IdempotencyRow, OrderChange, WriteError};
-use common::{assign, create};
+use autoglm_storage::{CustomerPrefs, Fence, IdempotencyRow, Lease, OrderChange, WriteError};
+use common::{assign, create, insert_assigned, reschedule};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
 #[tokio::test]
@@ -100,6 +100,108 @@ async fn leases_renew_and_are_taken_over_after_expiry_with_growing_tokens() {
         let a = db.acquire_lease(&res, "node-a", 1000, 12_003).await.ok().flatten();
         assert_eq!(a.map(|l| l.fencing_token), Some(3), "[{name}]");
         assert_eq!(db.get_lease(&res).await.ok().flatten().map(|l| l.owner), Some("node-a".into()), "[{name}]");
+    }
+}
+
+#[tokio::test]
+async fn fenced_changes_are_written_only_while_the_lease_carries_their_token() {
+    for (name, db) in test_databases().await {
+        let res = "worker/W1";
+        let lease = db.acquire_lease(res, "node-a", 1000, 10_000).await.ok().flatten();
+        let fence = Fence::from(&lease.unwrap_or_else(|| panic!("[{name}] a free lease is granted")));
+        assert_eq!(fence, Fence::new(res, 1), "[{name}]");
+
+        // The holder writes with its current token.
+        let mut a = sample_order("A1", "C1", at("2026-03-06T10:00:00+08:00"), 120);
+        db.apply(create(&a).fenced_by(fence.clone())).await.unwrap_or_else(|e| panic!("[{name}] {e}"));
+        db.apply(assign(&mut a, "W1", "P1").fenced_by(fence.clone())).await.unwrap_or_else(|e| panic!("[{name}] {e}"));
+        let held = vec![(WorkerId::from("W1"), a.slots().start)];
+        let reserved = |db: autoglm_storage::Db, id: OrderId| async move {
+            let r = db.reservations_of_order(&id).await.unwrap_or_else(|e| panic!("{e}"));
+            r.into_iter().take(1).collect::<Vec<_>>()
+        };
+        assert_eq!(reserved(db.clone(), a.id.clone()).await, held, "[{name}]");
+
+        // node-a pauses; the lease is released and taken by node-b: token 2.
+        assert_eq!(db.release_lease(res, "node-a", 1).await.ok(), Some(true), "[{name}]");
+        let b = db.acquire_lease(res, "node-b", 1000, 10_001).await.ok().flatten();
+        assert_eq!(b.map(|l| (l.owner, l.fencing_token)), Some(("node-b".into(), 2)), "[{name}]");
+
+        // The paused old owner wakes up and writes with token 1: nothing is written.
+        let stored = db.get_order(&a.id).await.ok().flatten();
+        let mut moved = a.clone();
+        let stale = reschedule(&mut moved, at("2026-03-07T10:00:00+08:00")).fenced_by(fence.clone());
+        let fenced = Err(WriteError::Fenced { resource: res.into(), token: 1 });
+        assert_eq!(db.apply(stale).await, fenced, "[{name}]");
+        assert_eq!(db.get_order(&a.id).await.ok().flatten(), stored, "[{name}] the order row is untouched");
+        assert_eq!(reserved(db.clone(), a.id.clone()).await, held, "[{name}] reservations untouched");
+        assert_eq!(db.order_events(&a.id).await.map(|e| e.len()).ok(), Some(2), "[{name}] no event");
+        let fresh = sample_order("A2", "C1", at("2026-03-08T10:00:00+08:00"), 60);
+        assert_eq!(db.apply(insert_assigned(&fresh, "W1").fenced_by(fence.clone())).await, fenced, "[{name}]");
+        assert_eq!(db.get_order(&fresh.id).await.ok().flatten(), None, "[{name}] no order row");
+        assert_eq!(reserved(db.clone(), fresh.id.clone()).await, vec![], "[{name}] no reservation");
+        let message = fenced.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(message, "lease worker/W1 moved on: fencing token 1 is stale", "[{name}]");
+
+        // The new holder's token works; a released lease or a missing one fences everyone off.
+        let current = Fence::new(res, 2);
+        db.apply(reschedule(&mut a, at("2026-03-07T10:00:00+08:00")).fenced_by(current.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("[{name}] {e}"));
+        assert_eq!(db.get_order(&a.id).await.ok().flatten(), Some(a.clone()), "[{name}]");
+        assert_eq!(db.release_lease(res, "node-b", 2).await.ok(), Some(true), "[{name}]");
+        let mut noted = a.clone();
+        noted.notes = Some("ring twice".into());
+        noted.version += 1;
+        let after_release = OrderChange::update(noted.clone(), a.version).fenced_by(current);
+        let fenced = Err(WriteError::Fenced { resource: res.into(), token: 2 });
+        assert_eq!(db.apply(after_release).await, fenced, "[{name}] released");
+        let nowhere = OrderChange::update(noted, a.version).fenced_by(Fence::new("worker/W404", 1));
+        let fenced = Err(WriteError::Fenced { resource: "worker/W404".into(), token: 1 });
+        assert_eq!(db.apply(nowhere).await, fenced, "[{name}] no such lease");
+        assert_eq!(db.get_order(&a.id).await.ok().flatten(), Some(a), "[{name}]");
+    }
+}
+
+#[tokio::test]
+async fn renew_leases_of_extends_the_owners_live_leases_with_the_prefix_in_one_go() {
+    for (name, db) in test_databases().await {
+        let take = |res: &'static str, owner: &'static str, now: i64| {
+            let db = db.clone();
+            async move {
+                let got = db.acquire_lease(res, owner, 1000, now).await.unwrap_or_else(|e| panic!("{res}: {e}"));
+                got.unwrap_or_else(|| panic!("{res} is free"))
+            }
+        };
+        take("worker/W1", "node-a", 10_000).await;
+        take("worker/W2", "node-a", 10_000).await;
+        let lapsed = take("worker/W3", "node-a", 5_000).await;
+        let other_owner = take("worker/W4", "node-b", 10_000).await;
+        let other_prefix = take("node_id/1", "node-a", 10_000).await;
+        let near_miss = take("workers/W5", "node-a", 10_000).await;
+
+        let renewed = db.renew_leases_of("node-a", "worker/", 5000, 10_500).await;
+        let renewed = renewed.unwrap_or_else(|e| panic!("[{name}] {e}"));
+        let lease =
+            |res: &str| Lease { resource: res.into(), owner: "node-a".into(), fencing_token: 1, expires_at_ms: 15_500 };
+        assert_eq!(renewed, vec![lease("worker/W1"), lease("worker/W2")], "[{name}]");
+        for untouched in [lapsed, other_owner, other_prefix, near_miss] {
+            let stored = db.get_lease(&untouched.resource).await.ok().flatten();
+            assert_eq!(stored.as_ref(), Some(&untouched), "[{name}] {} is left alone", untouched.resource);
+        }
+        // The lapsed one is free to take over, with the next token.
+        let b = db.acquire_lease("worker/W3", "node-b", 1000, 10_600).await.ok().flatten();
+        assert_eq!(b.map(|l| l.fencing_token), Some(2), "[{name}]");
+        assert_eq!(db.renew_leases_of("node-c", "worker/", 5000, 10_600).await.ok(), Some(vec![]), "[{name}]");
+
+        // LIKE wildcards in the prefix are taken literally.
+        take("job/50%_off", "node-a", 10_000).await;
+        take("job/50xyoff", "node-a", 10_000).await;
+        let jobs = db.renew_leases_of("node-a", "job/50%_", 5000, 10_700).await.unwrap_or_else(|e| panic!("{e}"));
+        let jobs: Vec<(String, i64)> = jobs.into_iter().map(|l| (l.resource, l.expires_at_ms)).collect();
+        assert_eq!(jobs, vec![("job/50%_off".to_string(), 15_700)], "[{name}]");
+        let all = db.leases_of("node-a", 10_700).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(all.len(), 6, "[{name}] leases_of still lists every prefix: {all:?}");
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use autoglm_core::{OrderId, Slot, WorkerId};
 use autoglm_storage::testing::{sample_order, test_databases};
-use autoglm_storage::{OrderChange, StorageError, WriteError, Writer, WriterConfig};
+use autoglm_storage::{Fence, OrderChange, StorageError, WriteError, Writer, WriterConfig};
 use common::{create, insert_assigned};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -132,6 +132,65 @@ async fn a_batch_keeps_order_within_one_order_and_isolates_failures() {
         tokio::time::timeout(Duration::from_secs(1), writer.shutdown())
             .await
             .unwrap_or_else(|_| panic!("[{name}] second shutdown hangs"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_off_change_fails_alone_and_the_rest_of_its_batch_commits() {
+    for (name, db) in test_databases().await {
+        let writer =
+            Writer::spawn(db.clone(), WriterConfig { max_wait: Duration::from_millis(20), ..WriterConfig::default() });
+        // worker/W1 moved from node-a (token 1) to node-b (token 2); worker/W2 is node-a's.
+        for (res, owner, now) in [("worker/W1", "node-a", 10_000), ("worker/W2", "node-a", 10_000)] {
+            let got = db.acquire_lease(res, owner, 1000, now).await.ok().flatten();
+            assert!(got.is_some(), "[{name}] {res}");
+        }
+        assert_eq!(db.release_lease("worker/W1", "node-a", 1).await.ok(), Some(true), "[{name}]");
+        let b = db.acquire_lease("worker/W1", "node-b", 1000, 10_001).await.ok().flatten();
+        assert_eq!(b.map(|l| l.fencing_token), Some(2), "[{name}]");
+
+        let order = |id: &str, hour: u32| {
+            let start = autoglm_storage::testing::at(&format!("2026-03-06T{hour:02}:00:00+08:00"));
+            sample_order(id, "C1", start, 60)
+        };
+        // Distinct orders: the batch is written merged, and the fence check fails it as a whole.
+        let (good, plain, stale, other) = (order("F1", 8), order("F2", 10), order("F3", 12), order("F4", 14));
+        let (r1, r2, r3, r4) = tokio::join!(
+            writer.submit(insert_assigned(&good, "W1").fenced_by(Fence::new("worker/W1", 2))),
+            writer.submit(insert_assigned(&plain, "W1")),
+            writer.submit(insert_assigned(&stale, "W1").fenced_by(Fence::new("worker/W1", 1))),
+            writer.submit(insert_assigned(&other, "W2").fenced_by(Fence::new("worker/W2", 1))),
+        );
+        let fenced = Err(WriteError::Fenced { resource: "worker/W1".into(), token: 1 });
+        assert_eq!((r1, r2, r3, r4), (Ok(()), Ok(()), fenced.clone(), Ok(())), "[{name}]");
+        for (o, written) in [(&good, true), (&plain, true), (&stale, false), (&other, true)] {
+            let stored = db.get_order(&o.id).await.ok().flatten();
+            assert_eq!(stored.is_some(), written, "[{name}] {}", o.id);
+            let held = db.reservations_of_order(&o.id).await.map(|r| r.len()).ok();
+            assert_eq!(held, Some(if written { 2 } else { 0 }), "[{name}] {}", o.id);
+        }
+
+        // Two changes to one order: the batch is written change by change.
+        let stored = db.get_order(&good.id).await.ok().flatten();
+        let stored = stored.unwrap_or_else(|| panic!("[{name}] F1 is stored"));
+        let mut again = stored.clone();
+        again.notes = Some("ring twice".into());
+        again.version += 1;
+        let mut late = again.clone();
+        late.notes = Some("from the paused node".into());
+        late.version += 1;
+        let (r1, r2) = tokio::join!(
+            writer.submit(OrderChange::update(again.clone(), stored.version).fenced_by(Fence::new("worker/W1", 2))),
+            writer.submit(OrderChange::update(late, again.version).fenced_by(Fence::new("worker/W1", 1))),
+        );
+        assert_eq!((r1, r2), (Ok(()), fenced), "[{name}]");
+        assert_eq!(db.get_order(&good.id).await.ok().flatten().and_then(|o| o.notes), again.notes, "[{name}]");
+        let stats = writer.stats();
+        assert_eq!(stats.failed, 2, "[{name}] {stats:?}");
+        assert_eq!(stats.transient_retries, 0, "[{name}] a fenced change is not retried: {stats:?}");
+        let report = db.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_clean(), "[{name}] {report:?}");
+        writer.shutdown().await;
     }
 }
 

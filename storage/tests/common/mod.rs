@@ -64,6 +64,7 @@ pub fn assign(order: &mut Order, worker: &str, payment: &str) -> OrderChange {
         payment: Some(pay),
         idempotency: None,
         worker_update: None,
+        fence: None,
     }
 }
 
@@ -97,6 +98,7 @@ pub fn reschedule(order: &mut Order, start: DateTime<FixedOffset>) -> OrderChang
         payment: None,
         idempotency: None,
         worker_update: None,
+        fence: None,
     }
 }
 
