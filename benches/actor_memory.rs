@@ -145,6 +145,7 @@ fn main() {
             sandbox: Some(sandbox),
             node: "mem".into(),
             scope: "mem".into(),
+            clustered: false,
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

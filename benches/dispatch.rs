@@ -39,6 +39,7 @@ async fn engine(max_fanout: usize) -> Engine {
         sandbox: Some(sandbox),
         node: "bench".into(),
         scope: format!("bench-{max_fanout}"),
+        clustered: false,
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"))

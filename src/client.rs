@@ -50,6 +50,16 @@ impl Client {
         Self { token: Some(token), ..self.clone() }
     }
 
+    /// The same client (token, connection pool) for another node.
+    pub fn with_base(&self, base: &str) -> Self {
+        Self { base: base.trim_end_matches('/').to_string(), ..self.clone() }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// Sends `method path` with an optional JSON body and extra headers.
     pub async fn send(
         &self,

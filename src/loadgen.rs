@@ -90,12 +90,18 @@ struct Tally {
     outcomes: BTreeMap<String, u64>,
 }
 
-/// Runs the load against `admin` (a client holding an admin token).
-pub async fn run(admin: &Client, opts: &Options, progress: impl Fn(&str)) -> Result<Report> {
+/// Runs the load against `admin` (a client holding an admin token) and,
+/// with `others`, spreads it round-robin over more nodes of one cluster
+/// (sharing the token secret).
+pub async fn run(admin: &Client, others: &[String], opts: &Options, progress: impl Fn(&str)) -> Result<Report> {
     if opts.rate == 0 || opts.connections == 0 || opts.customers == 0 {
         bail!("rate, connections and customers must be positive");
     }
-    let clients = customer_clients(admin, opts.customers).await?;
+    let first = customer_clients(admin, opts.customers).await?;
+    let mut targets = vec![first.clone()];
+    for base in others {
+        targets.push(first.iter().map(|c| c.with_base(base)).collect());
+    }
     let tally = Arc::new(Mutex::new(Tally::default()));
     let permits = Arc::new(tokio::sync::Semaphore::new(opts.connections));
     let mut rng = StdRng::seed_from_u64(opts.seed);
@@ -113,6 +119,7 @@ pub async fn run(admin: &Client, opts: &Options, progress: impl Fn(&str)) -> Res
         }
         tokio::time::sleep_until(due).await;
         let permit = permits.clone().acquire_owned().await.context("semaphore closed")?;
+        let clients = &targets[(sent % targets.len() as u64) as usize];
         let client = clients[rng.gen_range(0..clients.len())].clone();
         let sink = tally.clone();
         match opts.mix {

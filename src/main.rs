@@ -103,7 +103,7 @@ enum Cmd {
     },
     /// Load a running node and check invariants afterwards.
     Loadgen {
-        /// Base URL of the node.
+        /// Base URL of the node; several nodes of one cluster comma-separated.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         target: String,
         /// Requests per second.
@@ -202,6 +202,11 @@ impl NodeAccess {
 
 #[derive(Subcommand)]
 enum OpsCmd {
+    /// Cluster members: state, last heartbeat, actors and workers per node.
+    Cluster {
+        #[command(flatten)]
+        node: NodeAccess,
+    },
     /// Devices and loaded models: version, state, requests, batches, queue, timings.
     Models {
         #[command(flatten)]
@@ -226,18 +231,14 @@ fn main() -> Result<()> {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config, cluster, listen, data_dir, demo, demo_workers } => {
-            if let Some(path) = cluster {
-                // Check the file and the cookie now, so a deployment can be prepared against this build.
-                let cc = autoglm_cluster::ClusterConfig::load(&path)?;
-                cc.cookie()?;
-                bail!(
-                    "--cluster: {} is valid (node {}, {} seeds), but joining a cluster is not built yet; \
-                     run without --cluster for a single node",
-                    path.display(),
-                    cc.node.name,
-                    cc.membership.seeds.len()
-                );
-            }
+            let cluster = match cluster {
+                Some(path) => {
+                    let cc = autoglm_cluster::ClusterConfig::load(&path)?;
+                    let cookie = cc.cookie()?;
+                    Some((cc, cookie))
+                }
+                None => None,
+            };
             let mut cfg = load_config(config.as_deref())?;
             if let Some(l) = listen {
                 cfg.server.listen = l;
@@ -246,7 +247,7 @@ async fn run(cli: Cli) -> Result<()> {
                 cfg.server.data_dir = d;
             }
             autoglm::telemetry::init_tracing(&cfg.telemetry)?;
-            serve(cfg, demo.then_some(demo_workers)).await
+            serve(cfg, node::StartOptions { demo_workers: demo.then_some(demo_workers), cluster }).await
         }
         Cmd::Token { role, subject, data_dir, config, ttl_secs } => {
             autoglm_core::CustomerId::parse(&subject).context("invalid --subject")?;
@@ -275,12 +276,21 @@ async fn run(cli: Cli) -> Result<()> {
             print!("{}", ops::actors(&node.client()?, max_children).await?);
             Ok(())
         }
+        Cmd::Ops { what: OpsCmd::Cluster { node } } => {
+            print!("{}", ops::cluster(&node.client()?).await?);
+            Ok(())
+        }
         Cmd::Ops { what: OpsCmd::Models { node } } => {
             print!("{}", ops::models(&node.client()?).await?);
             Ok(())
         }
         Cmd::Loadgen { target, rate, duration, mix, connections, customers, token, data_dir, json } => {
-            let admin = Client::new(&target, Some(admin_token(token, &data_dir)?));
+            // Several nodes of one cluster: `--target URL,URL,...` (load round-robin;
+            // tokens come from the first, invariants are checked there).
+            let mut urls = target.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from);
+            let first = urls.next().context("--target needs a URL")?;
+            let others: Vec<String> = urls.collect();
+            let admin = Client::new(&first, Some(admin_token(token, &data_dir)?));
             let opts = loadgen::Options {
                 rate,
                 duration: Duration::from_secs(duration),
@@ -292,7 +302,7 @@ async fn run(cli: Cli) -> Result<()> {
             eprintln!(
                 "loadgen: {rate}/s for {duration}s against {target} ({connections} in flight, {customers} customers)"
             );
-            let report = loadgen::run(&admin, &opts, |line| eprintln!("{line}")).await?;
+            let report = loadgen::run(&admin, &others, &opts, |line| eprintln!("{line}")).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -306,10 +316,11 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn serve(cfg: Config, demo: Option<usize>) -> Result<()> {
+async fn serve(cfg: Config, opts: node::StartOptions) -> Result<()> {
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     let data_dir = cfg.server.data_dir.clone();
-    let mut node = node::start(cfg, node::StartOptions { demo_workers: demo }).await?;
+    let demo = opts.demo_workers;
+    let mut node = node::start(cfg, opts).await?;
     let url = node.url();
     let workers = node.engine().worker_count().await.unwrap_or(0);
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "autoglm".into());

@@ -7,6 +7,7 @@ use crate::{demo, secrets};
 use anyhow::{Context, Result};
 use autoglm_actors::payments::SandboxGateway;
 use autoglm_actors::{ChatError, ChatService, Engine, EngineParts, LlmClient, Understand};
+use autoglm_cluster::{Cluster, ClusterConfig, LocalNode};
 use autoglm_core::auth::{Claims, Role, TokenKey};
 use autoglm_gpu::service::read_lexicon;
 use autoglm_gpu::{ModelPool, NluError, NluService};
@@ -38,6 +39,8 @@ pub struct Node {
 pub struct StartOptions {
     /// Seed this many demo workers when the database has none.
     pub demo_workers: Option<usize>,
+    /// Join a cluster (`--cluster cluster.toml`) with this cookie.
+    pub cluster: Option<(ClusterConfig, String)>,
 }
 
 impl Node {
@@ -66,8 +69,12 @@ impl Node {
         self.shutdown_services().await;
     }
 
-    /// Stops the model pool and the engine (after the HTTP edge has drained).
+    /// Stops the model pool and the engine (after the HTTP edge has drained);
+    /// a cluster member first hands its workers over and leaves.
     pub async fn shutdown_services(&self) {
+        if let Some(cluster) = &self.state.cluster {
+            cluster.leave().await;
+        }
         if let Some(nlu) = &self.state.nlu {
             nlu.pool().shutdown().await;
         }
@@ -149,6 +156,12 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
         },
     );
     let sandbox = Arc::new(SandboxGateway::new(callback_secret));
+    // Every node of a cluster negotiates in the same process-group scope.
+    let scope = "autoglm".to_string();
+    let node_name = match &opts.cluster {
+        Some((cc, _)) => cc.node.name.clone(),
+        None => format!("node-{}", cfg.node_id),
+    };
     let engine = Engine::start(EngineParts {
         cfg: cfg.engine(),
         db,
@@ -156,8 +169,9 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
         cache,
         gateway: sandbox.clone(),
         sandbox: Some(sandbox.clone()),
-        node: format!("node-{}", cfg.node_id),
-        scope: "autoglm".into(),
+        node: node_name,
+        scope: scope.clone(),
+        clustered: opts.cluster.is_some(),
     })
     .await
     .context("starting the engine")?;
@@ -170,7 +184,12 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
 
     let nlu = start_nlu(&cfg, &engine).await?;
     let chat = start_chat(&cfg, &engine, &nlu).await?;
-    let mut state = AppState::new(engine, tokens).with_nlu(nlu, cfg.models_dir()).with_chat(chat);
+    let mut state = AppState::new(engine.clone(), tokens).with_nlu(nlu, cfg.models_dir()).with_chat(chat);
+    if let Some((cc, cookie)) = opts.cluster {
+        let local = LocalNode { node_id: cfg.node_id, http: format!("http://{addr}") };
+        let cluster = Cluster::start(cc, cookie, engine, local, scope).await.context("joining the cluster")?;
+        state = state.with_cluster(Arc::new(cluster));
+    }
     state.body_limit = cfg.server.body_limit_bytes;
     node_id.keep(state.ready.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,5 +1,5 @@
-//! `autoglm ops actors|models`: the live supervision tree and the model
-//! registry in the terminal.
+//! `autoglm ops actors|cluster|models`: the live supervision tree, the
+//! cluster's members and the model registry in the terminal.
 
 use anyhow::{bail, Result};
 use autoglm_supervisor::Snapshot;
@@ -20,6 +20,52 @@ pub async fn actors(client: &crate::client::Client, max_children: usize) -> Resu
         render(&mut out, root, "", true, max_children);
     }
     Ok(out)
+}
+
+/// Fetches `/ops/cluster` and renders one line per member.
+pub async fn cluster(client: &crate::client::Client) -> Result<String> {
+    let reply = client.get("/ops/cluster").await?;
+    if !reply.status.is_success() {
+        bail!("{}: {}", reply.status, String::from_utf8_lossy(&reply.body));
+    }
+    Ok(render_cluster(&reply.json()?))
+}
+
+/// The cluster view as a table: name, state, last heartbeat, workers, actors, HTTP.
+pub fn render_cluster(doc: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let members = doc["members"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "cluster seen from {}: {} of {} members up",
+        doc["node"].as_str().unwrap_or("?"),
+        doc["up"].as_u64().unwrap_or(0),
+        members.len()
+    );
+    let _ = writeln!(out, "{:<16} {:<5} {:>9} {:>8}  {:<40} http", "member", "state", "heartbeat", "workers", "actors");
+    for m in &members {
+        let name = format!("{}{}", m["name"].as_str().unwrap_or("?"), if m["self"] == true { "*" } else { "" });
+        let beat = match m["last_heartbeat_ms_ago"].as_i64() {
+            Some(0) if m["self"] == true => "-".to_string(),
+            Some(ms) => format!("{ms} ms"),
+            None => "?".into(),
+        };
+        let actors = m["actors"]
+            .as_object()
+            .map(|a| a.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{name:<16} {:<5} {beat:>9} {:>8}  {actors:<40} {}",
+            m["state"].as_str().unwrap_or("?"),
+            m["workers"].as_u64().map(|w| w.to_string()).unwrap_or_else(|| "-".into()),
+            m["http"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(t) = doc.get("takeovers") {
+        let _ = writeln!(out, "taken over here: {} workers, {} orders", t["workers"], t["orders"]);
+    }
+    out
 }
 
 /// Renders one snapshot and its children with box-drawing guides.

@@ -23,7 +23,9 @@ async fn a_node_on_postgres_and_redis_books_and_serves_from_the_l2_cache() {
     cfg.server.data_dir = dir.clone();
     cfg.database.url = db_url;
     cfg.redis.url = redis_url;
-    let node = node::start(cfg, StartOptions { demo_workers: Some(60) }).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let node = node::start(cfg, StartOptions { demo_workers: Some(60), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(node.engine().shared().db.backend(), "postgres");
 
     let c1 = client(&node, Role::Customer, "C1");
@@ -75,8 +77,9 @@ async fn two_nodes_with_one_node_id_on_one_database_are_refused() {
         cfg
     };
     let (here, there) = (data_dir("node_id_a"), data_dir("node_id_b"));
-    let a =
-        node::start(cfg(&here, 7), StartOptions { demo_workers: Some(8) }).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let a = node::start(cfg(&here, 7), StartOptions { demo_workers: Some(8), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let refused = match node::start(cfg(&there, 7), StartOptions::default()).await {
         Ok(_) => panic!("a second node_id 7 on the same database must be refused"),
         Err(e) => format!("{e:#}"),

@@ -554,7 +554,9 @@ async fn redis_node(db_url: &str, redis_url: &str, dir: &std::path::Path, demo: 
     cfg.redis.url = redis_url.to_string();
     cfg.chat.sessions = SessionBackend::Redis;
     cfg.dispatch.bid_deadline_ms = 300;
-    node::start(cfg, StartOptions { demo_workers: demo }).await.unwrap_or_else(|e| panic!("node did not start: {e:#}"))
+    node::start(cfg, StartOptions { demo_workers: demo, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("node did not start: {e:#}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -663,7 +665,9 @@ async fn llm_node(dir: &std::path::Path, url: &str) -> Node {
         timeout_ms: 500,
         min_confidence: 0.99,
     });
-    node::start(cfg, StartOptions { demo_workers: Some(40) }).await.unwrap_or_else(|e| panic!("{e:#}"))
+    node::start(cfg, StartOptions { demo_workers: Some(40), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,7 +716,7 @@ async fn loadgen_chat_mix_runs_conversations_and_checks_invariants() {
         customers: 8,
         seed: 7,
     };
-    let report = autoglm::loadgen::run(&admin, &opts, |_| {}).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let report = autoglm::loadgen::run(&admin, &[], &opts, |_| {}).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert!(report.passed, "{}", report.render());
     assert_eq!(report.conversations, report.sent, "{}", report.render());
     assert!(report.ok >= 2 * report.sent, "every conversation has two turns or more: {}", report.render());

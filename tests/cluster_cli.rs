@@ -1,5 +1,5 @@
-//! `autoglm serve --cluster`: the file and the cookie are checked, with clear
-//! messages, before the node says that joining is not built yet.
+//! `autoglm serve --cluster`: the file, the cookie and the cluster listen
+//! address are checked, with clear messages, before the node joins.
 
 use std::process::Command;
 
@@ -20,7 +20,7 @@ fn serve_with(cluster_toml: &str, cookie: Option<&str>) -> (bool, String) {
 }
 
 #[test]
-fn serve_checks_cluster_toml_and_the_cookie_then_says_joining_is_not_built() {
+fn serve_checks_cluster_toml_the_cookie_and_the_listen_address() {
     let example = include_str!("../cluster.toml");
     let strong = "0123456789abcdef0123456789abcdef";
 
@@ -30,6 +30,10 @@ fn serve_checks_cluster_toml_and_the_cookie_then_says_joining_is_not_built() {
     let (ok, err) = serve_with(example, None);
     assert!(!ok && err.contains("AUTOGLM_CLUSTER_COOKIE") && err.contains("not set"), "{err}");
 
-    let (ok, err) = serve_with(example, Some(strong));
-    assert!(!ok && err.contains("is valid") && err.contains("not built yet"), "{err}");
+    // The cluster port is taken: the node says so and exits.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let file = example.replace("127.0.0.1:4700", &format!("127.0.0.1:{port}"));
+    let (ok, err) = serve_with(&file, Some(strong));
+    assert!(!ok && err.contains("cluster listener on") && err.contains(&port.to_string()), "{err}");
 }

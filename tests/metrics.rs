@@ -287,7 +287,7 @@ async fn a_scripted_scenario_moves_the_metrics_and_feeds_every_dashboard_panel()
 
     assert_eq!(after.sum("autoglm_actors_alive", &[("kind", "worker")]), 40.0);
     assert!(after.sum("autoglm_actors_alive", &[("kind", "model_worker")]) >= 1.0);
-    assert_eq!(after.sum("autoglm_cluster_members", &[]), 1.0);
+    assert_eq!(after.sum("autoglm_cluster_members", &[("state", "up")]), 1.0);
     assert_eq!(after.sum("autoglm_actor_restarts_total", &[("kind", "worker")]), 1.0);
     for (family, kind) in [
         ("autoglm_http_request_duration_seconds", "histogram"),

@@ -85,7 +85,7 @@ async fn start_node(dir: &std::path::Path, workers: usize) -> Node {
     cfg.server.data_dir = dir.to_path_buf();
     cfg.dispatch.bid_deadline_ms = 300;
     cfg.actors.order_idle_ms = 300_000;
-    node::start(cfg, StartOptions { demo_workers: Some(workers) })
+    node::start(cfg, StartOptions { demo_workers: Some(workers), ..Default::default() })
         .await
         .unwrap_or_else(|e| panic!("node did not start: {e:#}"))
 }

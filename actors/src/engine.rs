@@ -93,6 +93,10 @@ pub struct EngineParts {
     /// Process-group scope: every node of one cluster uses the same one;
     /// engines sharing a process (tests) use different ones.
     pub scope: String,
+    /// Part of a cluster: worker actors are started and stopped by the
+    /// cluster's ownership ([`Engine::run_worker`], [`Engine::stop_worker`])
+    /// and only this node's own live orders are rehydrated at start.
+    pub clustered: bool,
 }
 
 /// The engine: cheap to clone, one per node.
@@ -149,6 +153,7 @@ impl Engine {
             gateway: parts.gateway,
             registry,
             scope: parts.scope,
+            clustered: parts.clustered,
             directory: groups::Directory::default(),
             dormant: groups::Dormant::default(),
             clock: Clock::new(offset),
@@ -161,10 +166,13 @@ impl Engine {
             cfg,
         });
         let engine = Engine { shared, sandbox: parts.sandbox, tasks: Arc::default() };
-        engine.start_workers().await?;
+        if !engine.shared.clustered {
+            engine.start_workers().await?;
+        }
         engine.spawn_deadlines(deadline_rx);
         engine.spawn_reconciler();
-        engine.rehydrate_orders().await?;
+        let own = engine.shared.clustered.then_some(engine.shared.cfg.node_id);
+        engine.rehydrate_orders(own).await?;
         Ok(engine)
     }
 
@@ -199,11 +207,51 @@ impl Engine {
 
     async fn start_worker(&self, worker: Worker) -> Result<(), EngineError> {
         let id = worker.id.clone();
-        self.shared.start_worker(&id, Some(worker)).await.map(|_| ())
+        self.shared.start_worker(&id, Some(worker), None).await.map(|_| ())
     }
 
-    async fn rehydrate_orders(&self) -> Result<(), EngineError> {
+    /// Cluster ownership: runs the actor of `worker` on this node, holding the
+    /// worker's lease with `fence`; an actor already running here (with an
+    /// older token) is replaced, so no bid carries the stale token.
+    pub async fn run_worker(&self, worker: &WorkerId, fence: i64) -> Result<(), EngineError> {
+        if self.shared.workers.lookup(worker.as_str()).is_some() {
+            let _ = self.shared.workers.stop_child(worker.as_str()).await;
+        }
+        self.shared.start_worker(worker, None, Some(fence)).await.map(|_| ())
+    }
+
+    /// Cluster ownership: stops the actor of `worker` here (its lease moved on,
+    /// or is being handed to another node).
+    pub async fn stop_worker(&self, worker: &WorkerId) {
+        let _ = self.shared.workers.stop_child(worker.as_str()).await;
+    }
+
+    /// Cluster takeover: brings up the actor of a live order a lost node was
+    /// running; it resumes its negotiation or payment window from the database.
+    pub async fn adopt_order(&self, id: &OrderId) -> Result<(), EngineError> {
+        self.order_actor(id).await.map(|_| ())
+    }
+
+    /// Live orders (negotiating or awaiting payment) whose ids were made by
+    /// the node with number `node_id`.
+    pub async fn live_orders_of_node(&self, node_id: u16) -> Result<Vec<OrderId>, EngineError> {
+        let mut ids = self.live_order_ids().await?;
+        ids.retain(|id| IdGen::node_of(id.as_str()) == Some(node_id));
+        Ok(ids)
+    }
+
+    /// Every live order (negotiating or awaiting payment) in the database.
+    pub async fn live_order_ids(&self) -> Result<Vec<OrderId>, EngineError> {
         let live = self.shared.db.orders_in_states(&[OrderState::Negotiating, OrderState::AwaitingPayment]).await?;
+        Ok(live.into_iter().map(|o| o.id).collect())
+    }
+
+    /// Rehydrates live orders: all of them, or (`only_node`) those made by one node.
+    async fn rehydrate_orders(&self, only_node: Option<u16>) -> Result<(), EngineError> {
+        let mut live = self.shared.db.orders_in_states(&[OrderState::Negotiating, OrderState::AwaitingPayment]).await?;
+        if let Some(node) = only_node {
+            live.retain(|o| IdGen::node_of(o.id.as_str()) == Some(node));
+        }
         let n = live.len();
         for order in live {
             let id = order.id.clone();
@@ -522,7 +570,7 @@ impl Engine {
         self.shared.db.upsert_worker(&worker).await?;
         if existed {
             self.apply_worker_change(worker.clone()).await?;
-        } else if worker.active {
+        } else if worker.active && !self.shared.clustered {
             self.start_worker(worker.clone()).await?;
         }
         Ok(worker)
@@ -550,6 +598,8 @@ impl Engine {
             (Some(_), false) => {
                 let _ = self.shared.workers.stop_child(worker.id.as_str()).await;
             }
+            // In a cluster the owning node starts it (it lists workers regularly).
+            (None, true) if self.shared.clustered => {}
             (None, true) => self.start_worker(worker).await?,
             (None, false) => self.shared.dormant.remove(&worker.id),
         }

@@ -46,6 +46,10 @@ impl From<WriteError> for EngineError {
             WriteError::StaleVersion { .. } => EngineError::Conflict("the order changed meanwhile; try again".into()),
             WriteError::SlotTaken { .. } => EngineError::Conflict("that time was just taken".into()),
             WriteError::DuplicateKey => EngineError::Conflict("duplicate request".into()),
+            // Only a negotiation commits with a fence, and it moves to the next bid.
+            WriteError::Fenced { .. } => {
+                EngineError::Unavailable("the worker moved to another node meanwhile; try again".into())
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod negotiation;
 pub mod order_actor;
 pub mod payments;
+pub mod wire;
 pub mod worker_actor;
 
 pub use chat::{ChatConfig, ChatError, ChatReply, ChatRequest, ChatService, Understand};
@@ -55,6 +56,9 @@ pub struct Shared {
     pub registry: Registry,
     /// Process-group scope of the contract net (shared by the nodes of one cluster).
     pub scope: String,
+    /// Part of a cluster: worker actors run where the cluster's ownership
+    /// puts them (leased, never passivated), not all on this node.
+    pub clustered: bool,
     /// Inboxes of worker actors.
     pub directory: groups::Directory,
     /// Passivated worker actors, woken on demand.
@@ -127,6 +131,7 @@ impl Shared {
         self: &Arc<Self>,
         id: &WorkerId,
         worker: Option<Worker>,
+        fence: Option<i64>,
     ) -> Result<ractor::ActorCell, EngineError> {
         let shared = self.clone();
         let id = id.clone();
@@ -143,8 +148,13 @@ impl Shared {
                 } else {
                     None
                 };
-                let args =
-                    worker_actor::WorkerArgs { worker, id: id.clone(), probe: ctx.probe, shared: shared.clone() };
+                let args = worker_actor::WorkerArgs {
+                    worker,
+                    id: id.clone(),
+                    fence,
+                    probe: ctx.probe,
+                    shared: shared.clone(),
+                };
                 Box::pin(async move {
                     let (actor, _) =
                         ractor::Actor::spawn_linked(None, worker_actor::WorkerActor, args, ctx.supervisor).await?;
@@ -159,7 +169,7 @@ impl Shared {
     pub async fn wake_group(self: &Arc<Self>, group: &str) -> Vec<ractor::ActorCell> {
         let mut woken = Vec::new();
         for id in self.dormant.in_group(group) {
-            match self.start_worker(&id, None).await {
+            match self.start_worker(&id, None, None).await {
                 Ok(cell) => woken.push(cell),
                 Err(e) => {
                     tracing::warn!(worker = %id, error = %e, "could not wake worker");

@@ -8,9 +8,10 @@ use crate::groups::group_name;
 use crate::worker_actor::{send_to_worker, WorkerMsg};
 use crate::{EngineError, Shared};
 use autoglm_core::dispatch::{Bid, CallForProposals};
+use autoglm_core::ownership::worker_resource;
 use autoglm_core::slot::{Slot, SlotRange};
 use autoglm_core::{Order, WorkerId};
-use autoglm_storage::{OrderChange, WriteError};
+use autoglm_storage::{Fence, OrderChange, WriteError};
 use chrono::{DateTime, FixedOffset};
 use futures::stream::{FuturesUnordered, StreamExt};
 use ractor::ActorCell;
@@ -173,6 +174,7 @@ where
                     }
                 };
                 change.expected_version = Some(order.version);
+                change.fence = bid.fence.map(|token| Fence { resource: worker_resource(&bid.worker), token });
                 let next = change.order.clone();
                 match commit(change).await {
                     Ok(()) => {
@@ -180,9 +182,10 @@ where
                         shared.cache.put(&next).await;
                         return Ok(Placement::Placed(Box::new(next)));
                     }
-                    Err(WriteError::SlotTaken { .. }) => {
-                        // The database is the arbiter: someone else got the slot
-                        // (a node that owned this worker before, say). Next bid.
+                    Err(WriteError::SlotTaken { .. } | WriteError::Fenced { .. }) => {
+                        // The database is the arbiter: someone else got the slot,
+                        // or the bidding node no longer holds the worker's lease
+                        // (fenced off: a paused old owner). Next bid.
                         shared.metrics.lost_race();
                         release();
                     }

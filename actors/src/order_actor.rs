@@ -9,7 +9,7 @@ use autoglm_core::order::{AssignedWorker, PaymentInfo};
 use autoglm_core::payment::PaymentState;
 use autoglm_core::slot::SlotRange;
 use autoglm_core::{Order, OrderEvent, OrderId, OrderState, PaymentId, WorkerId};
-use autoglm_storage::{NewEvent, OrderChange, PaymentRow};
+use autoglm_storage::{NewEvent, OrderChange, PaymentRow, WriteError};
 use autoglm_supervisor::{Inbox, Inspect, Probe};
 use chrono::{DateTime, FixedOffset};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -71,6 +71,8 @@ pub enum OrderMsg {
     /// Fail on purpose (supervision drills and tests).
     Fail(String),
 }
+
+impl ractor::Message for OrderMsg {}
 
 /// The actor behaviour.
 pub struct OrderActor;
@@ -231,10 +233,25 @@ impl LiveOrder {
     async fn commit(&mut self, mut change: OrderChange) -> Result<(), EngineError> {
         change.expected_version = Some(self.order.version);
         let next = change.order.clone();
-        self.shared.writer.submit(change).await?;
+        if let Err(e) = self.shared.writer.submit(change).await {
+            if matches!(e, WriteError::StaleVersion { .. }) {
+                self.reload().await;
+            }
+            return Err(e.into());
+        }
         self.shared.cache.put(&next).await;
         self.order = next;
         Ok(())
+    }
+
+    /// Takes the order as stored: in a cluster another node's actor may have
+    /// changed it (a request that arrived there, or a node taking over).
+    async fn reload(&mut self) {
+        match Box::pin(self.shared.db.get_order(&self.order.id)).await {
+            Ok(Some(order)) => self.order = order,
+            Ok(None) => tracing::error!(order = %self.order.id, "order vanished from the database"),
+            Err(e) => tracing::warn!(order = %self.order.id, error = %e, "could not reload order"),
+        }
     }
 
     async fn negotiate(&mut self) {
@@ -291,8 +308,10 @@ impl LiveOrder {
                 }
             }
             Err(e) => {
-                // Stays in negotiating; a restart or the next request retries.
+                // Stays in negotiating (a restart or the next request retries),
+                // unless another node settled it meanwhile.
                 tracing::warn!(order = %self.order.id, error = %e, "negotiation failed");
+                self.reload().await;
             }
         }
     }

@@ -46,6 +46,8 @@ pub struct WorkerArgs {
     pub worker: Option<Worker>,
     /// Its id.
     pub id: WorkerId,
+    /// In a cluster: this node's lease token on the worker, sent with every bid.
+    pub fence: Option<i64>,
     /// Its entry in the live registry (made by the supervisor).
     pub probe: Probe,
     /// Engine resources.
@@ -56,6 +58,7 @@ pub struct WorkerArgs {
 pub struct WorkerState {
     worker: Worker,
     calendar: Calendar,
+    fence: Option<i64>,
     groups: Vec<String>,
     tentative: HashMap<OrderId, u64>,
     hold_seq: u64,
@@ -87,6 +90,7 @@ impl Inspect for WorkerState {
             "bids": self.bids,
             "awards": self.awards,
             "groups": self.groups.len(),
+            "lease": self.fence,
         })
     }
 }
@@ -150,6 +154,7 @@ impl Actor for WorkerActor {
         let mut state = WorkerState {
             worker,
             calendar,
+            fence: args.fence,
             groups: Vec::new(),
             tentative: HashMap::new(),
             hold_seq: 0,
@@ -192,8 +197,9 @@ impl Actor for WorkerActor {
         let tz = state.shared.offset;
         match msg {
             WorkerMsg::Cfp(cfp, reply) => {
-                let bid = dispatch::evaluate(&state.worker, &state.calendar, &cfp, tz);
-                if bid.is_some() {
+                let mut bid = dispatch::evaluate(&state.worker, &state.calendar, &cfp, tz);
+                if let Some(b) = &mut bid {
+                    b.fence = state.fence;
                     state.bids += 1;
                 }
                 let _ = reply.send(bid);
@@ -260,7 +266,9 @@ impl Actor for WorkerActor {
 
 impl WorkerState {
     fn arm_idle(&mut self, myself: &ActorRef<WorkerMsg>) {
-        if self.idle_timer {
+        // In a cluster a worker stays up where it is leased: a passivated one
+        // could only be woken by calls on its own node.
+        if self.idle_timer || self.shared.clustered {
             return;
         }
         self.idle_timer = true;

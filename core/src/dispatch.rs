@@ -10,8 +10,9 @@ use crate::worker::{SkillLevel, Worker};
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
-/// What an order asks workers for: a call for proposals.
-#[derive(Debug, Clone, PartialEq)]
+/// What an order asks workers for: a call for proposals (sent across nodes
+/// in a cluster, hence serializable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallForProposals {
     /// The order.
     pub order: OrderId,
@@ -50,6 +51,10 @@ pub struct Bid {
     pub load: u32,
     /// The customer marked this worker as a favourite.
     pub favourite: bool,
+    /// In a cluster: the fencing token of the bidding node's lease on this
+    /// worker; the award commits only while that lease is still current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<i64>,
 }
 
 /// Weights of the bid score; `[dispatch]` in the config.
@@ -137,6 +142,7 @@ pub fn evaluate(worker: &Worker, calendar: &Calendar, cfp: &CallForProposals, of
         rating: worker.rating,
         load: calendar.jobs_between(day.start, day.end) as u32,
         favourite: cfp.favourites.contains(&worker.id),
+        fence: None,
     })
 }
 
@@ -261,6 +267,7 @@ mod tests {
             rating: 4.0,
             load: 0,
             favourite: false,
+            fence: None,
         };
         let busy = Bid { worker: "W0".into(), load: 5, ..base.clone() };
         assert!(w.score(&base) > w.score(&busy));

@@ -96,6 +96,22 @@ impl IdGen {
         }
         format!("{prefix}{}{:03x}{:04x}", base36(self.last_ms), self.node, self.seq)
     }
+
+    /// The node number inside an id made by [`IdGen::next`] (`None` for ids
+    /// made elsewhere, e.g. `W17`). A cluster uses it to find the orders a
+    /// lost node was running.
+    pub fn node_of(id: &str) -> Option<u16> {
+        let n = id.len();
+        // prefix + at least one base-36 digit + 3 hex (node) + 4 hex (sequence)
+        if n < 9 || !id.is_ascii() {
+            return None;
+        }
+        let (node, seq) = (&id[n - 7..n - 4], &id[n - 4..]);
+        if !seq.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u16::from_str_radix(node, 16).ok()
+    }
 }
 
 fn base36(mut n: u64) -> String {
@@ -126,6 +142,17 @@ mod tests {
             assert!(seen.insert(a.next('A', 1_700_000_000_000)));
             assert!(seen.insert(b.next('A', 1_700_000_000_000)));
         }
+    }
+
+    #[test]
+    fn the_node_can_be_read_back_from_an_id() {
+        let mut g = IdGen::new(0xabc);
+        assert_eq!(IdGen::node_of(&g.next('A', 1_800_000_000_000)), Some(0xabc));
+        let mut g = IdGen::new(7);
+        assert_eq!(IdGen::node_of(&g.next('A', 1)), Some(7));
+        assert_eq!(IdGen::node_of("W17"), None);
+        assert_eq!(IdGen::node_of("A1234zz0001"), None);
+        assert_eq!(IdGen::node_of("Ax00z0001"), None);
     }
 
     #[test]

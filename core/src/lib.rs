@@ -13,6 +13,7 @@ pub mod geo;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod ownership;
 pub mod payment;
 pub mod policy;
 pub mod slot;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub models_dir: PathBuf,
     /// The chat (`/v1/chat`, `/api/v1/order/place`); those routes answer 503 without it.
     pub chat: Option<ChatService>,
+    /// Cluster membership, when the node is part of a cluster (`/ops/cluster`).
+    pub cluster: Option<Arc<autoglm_cluster::Cluster>>,
 }
 
 impl AppState {
@@ -51,6 +53,32 @@ impl AppState {
             nlu: None,
             models_dir: PathBuf::from("data/models"),
             chat: None,
+            cluster: None,
+        }
+    }
+
+    /// The same state with `cluster` answering `/ops/cluster`.
+    pub fn with_cluster(mut self, cluster: Arc<autoglm_cluster::Cluster>) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The cluster as this node sees it; a single node is a cluster of one.
+    pub fn cluster_view(&self) -> serde_json::Value {
+        match &self.cluster {
+            Some(c) => serde_json::to_value(c.view()).unwrap_or_default(),
+            None => {
+                let node = self.engine.registry().node().to_string();
+                serde_json::json!({
+                    "node": node,
+                    "clustered": false,
+                    "up": 1,
+                    "members": [{
+                        "name": node, "state": "up", "self": true,
+                        "actors": self.engine.actor_counts(), "last_heartbeat_ms_ago": 0,
+                    }],
+                })
+            }
         }
     }
 

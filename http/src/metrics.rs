@@ -36,9 +36,7 @@ static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
         actors_alive: meter.i64_gauge("autoglm_actors_alive").with_description("Live actors by kind.").build(),
         members: meter
             .i64_gauge("autoglm_cluster_members")
-            .with_description(
-                "Cluster members this node sees, itself included (single node until clustering is wired in).",
-            )
+            .with_description("Cluster members this node sees by state (up, down), itself included.")
             .build(),
         kinds_seen: Mutex::new(BTreeSet::new()),
     }
@@ -101,8 +99,18 @@ fn observe(s: &AppState) {
         let n = counts.get(kind).copied().unwrap_or(0);
         m.actors_alive.record(n as i64, &[KeyValue::new("kind", kind.clone())]);
     }
-    // Clustering is not wired in yet: this node is the whole cluster.
-    m.members.record(1, &[KeyValue::new("node", s.engine.registry().node().to_string())]);
+    match &s.cluster {
+        Some(cluster) => {
+            let view = cluster.view();
+            let down = view.members.len() - view.up;
+            m.members.record(view.up as i64, &[KeyValue::new("state", "up")]);
+            m.members.record(down as i64, &[KeyValue::new("state", "down")]);
+        }
+        None => {
+            m.members.record(1, &[KeyValue::new("state", "up")]);
+            m.members.record(0, &[KeyValue::new("state", "down")]);
+        }
+    }
 }
 
 /// The Prometheus text exposition of every metric the process records.

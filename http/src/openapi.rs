@@ -92,6 +92,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r("post", "/ops/models/{name}/load", "admin", Some("ModelLoad"), "Load or hot-swap a model from the models folder"),
     r("post", "/ops/models/{name}/unload", "admin", None, "Unload a model; queued requests are still answered"),
     r("get", "/ops/actors", "admin", None, "Supervision tree with every live actor's snapshot"),
+    r("get", "/ops/cluster", "admin", None, "Cluster members (state, last heartbeat, actors, workers, HTTP address)"),
     r("post", "/ops/actors/{kind}/{id}/fail", "admin", None, "Supervision drill: make one actor fail"),
     r("get", "/ops/invariants", "admin", None, "Double bookings and stuck orders in the database"),
     r("get", "/", "anyone", None, "The chat page (HTML; token from #token= or pasted)"),

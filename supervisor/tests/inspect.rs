@@ -11,7 +11,6 @@ enum GateMsg {
     Ping(RpcReplyPort<()>),
 }
 
-#[cfg(feature = "cluster")]
 impl ractor::Message for GateMsg {}
 
 /// Blocks on `Hold` until released, so messages pile up behind it.

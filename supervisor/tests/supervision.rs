@@ -30,7 +30,6 @@ enum ChildMsg {
     Attempt(RpcReplyPort<u32>),
 }
 
-#[cfg(feature = "cluster")]
 impl ractor::Message for ChildMsg {}
 
 struct TestChild;

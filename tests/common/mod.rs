@@ -22,7 +22,7 @@ pub async fn start(dir: &std::path::Path, workers: Option<usize>) -> Node {
     cfg.server.data_dir = dir.to_path_buf();
     cfg.server.body_limit_bytes = 16 * 1024;
     cfg.dispatch.bid_deadline_ms = 300;
-    node::start(cfg, StartOptions { demo_workers: workers })
+    node::start(cfg, StartOptions { demo_workers: workers, ..Default::default() })
         .await
         .unwrap_or_else(|e| panic!("node did not start: {e:#}"))
 }

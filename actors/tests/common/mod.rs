@@ -32,6 +32,7 @@ pub async fn engine(db: Db, cfg: EngineConfig) -> Engine {
         sandbox: Some(sandbox),
         node: "test".into(),
         scope: autoglm_storage::testing::unique("engine"),
+        clustered: false,
     })
     .await
     .unwrap_or_else(|e| panic!("engine did not start: {e}"))

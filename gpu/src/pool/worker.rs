@@ -41,7 +41,6 @@ pub enum WorkerMsg {
     Crash(CrashMode),
 }
 
-#[cfg(feature = "cluster")]
 impl ractor::Message for WorkerMsg {}
 
 /// The actor (stateless; see [`WorkerState`]).

@@ -66,6 +66,12 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
     );
 
     let s = state.clone();
+    let cluster = warp::path!("ops" / "cluster")
+        .and(warp::get())
+        .and(auth::role(s.clone(), Role::Admin))
+        .map(move |_: Caller| json_reply(&s.cluster_view(), StatusCode::OK));
+
+    let s = state.clone();
     let drill = warp::path!("ops" / "actors" / String / String / "fail")
         .and(warp::post())
         .and(auth::role(s.clone(), Role::Admin))
@@ -111,6 +117,8 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
 
     tokens
         .or(actors)
+        .unify()
+        .or(cluster)
         .unify()
         .or(drill)
         .unify()

@@ -74,7 +74,6 @@ pub enum SupervisorMsg {
     RestartDue(RestartDue),
 }
 
-#[cfg(feature = "cluster")]
 impl ractor::Message for SupervisorMsg {}
 
 /// Internal restart ticket sent by a supervisor's backoff timer to itself.
