@@ -322,3 +322,305 @@ async fn a_node_with_the_wrong_cookie_is_refused_and_gets_nothing() {
     let log = std::fs::read_to_string(dir.join("node-a.log")).unwrap_or_default();
     assert!(log.contains("refused before authentication"), "node-a did not log the refusal:\n{log}");
 }
+
+/// A network namespace with a veth pair to the host, removed on drop.
+struct Netns {
+    name: String,
+    host_if: String,
+    host_ip: String,
+    ns_ip: String,
+}
+
+impl Netns {
+    /// Creates the namespace, or says why it cannot (not root, no `ip`).
+    fn create() -> Result<Netns, String> {
+        let id = std::process::id();
+        let octet = 10 + id % 240;
+        let ns = Netns {
+            name: format!("aglt{id}"),
+            host_if: format!("aglh{id}"),
+            host_ip: format!("10.213.{octet}.1"),
+            ns_ip: format!("10.213.{octet}.2"),
+        };
+        let peer = format!("agln{id}");
+        let steps: Vec<Vec<String>> = vec![
+            vec!["netns".into(), "add".into(), ns.name.clone()],
+            vec![
+                "link".into(),
+                "add".into(),
+                ns.host_if.clone(),
+                "type".into(),
+                "veth".into(),
+                "peer".into(),
+                "name".into(),
+                peer.clone(),
+            ],
+            vec!["link".into(), "set".into(), peer.clone(), "netns".into(), ns.name.clone()],
+            vec!["addr".into(), "add".into(), format!("{}/24", ns.host_ip), "dev".into(), ns.host_if.clone()],
+            vec!["link".into(), "set".into(), ns.host_if.clone(), "up".into()],
+            vec![
+                "-n".into(),
+                ns.name.clone(),
+                "addr".into(),
+                "add".into(),
+                format!("{}/24", ns.ns_ip),
+                "dev".into(),
+                peer.clone(),
+            ],
+            vec!["-n".into(), ns.name.clone(), "link".into(), "set".into(), peer, "up".into()],
+            vec!["-n".into(), ns.name.clone(), "link".into(), "set".into(), "lo".into(), "up".into()],
+        ];
+        for args in steps {
+            ip(&args)?;
+        }
+        Ok(ns)
+    }
+
+    /// Cuts (`false`) or heals (`true`) the link between the namespace and the host.
+    fn link(&self, up: bool) {
+        let state = if up { "up" } else { "down" };
+        ip(&["link".into(), "set".into(), self.host_if.clone(), state.into()]).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip(&["netns".into(), "del".into(), self.name.clone()]);
+        let _ = ip(&["link".into(), "del".into(), self.host_if.clone()]);
+    }
+}
+
+fn ip(args: &[String]) -> Result<(), String> {
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// Forwards connections made to `listen` (on the host side of the veth) to
+/// `target` on loopback: the namespaced node reaches PostgreSQL and Redis
+/// through the link the test cuts. Ends with the test's runtime.
+async fn forward(listen: &str, target: String) -> u16 {
+    let l = tokio::net::TcpListener::bind(format!("{listen}:0")).await.unwrap_or_else(|e| panic!("{e}"));
+    let port = l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = l.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':').next().and_then(|p| p.split('/').next()).and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_node_is_taken_over_and_rejoins_after_healing() {
+    let Some(db_url) = autoglm_storage::testing::fresh_postgres_url().await else { return };
+    let Some(redis) = autoglm_storage::testing::test_redis_url().await else { return };
+    let ns = match Netns::create() {
+        Ok(ns) => ns,
+        Err(why) => {
+            assert!(!autoglm_storage::testing::ci(), "CI=true requires network namespaces (root and iproute2): {why}");
+            eprintln!("SKIPPED: cannot create a network namespace ({why}); run as root with iproute2");
+            return;
+        }
+    };
+    let dir = data_dir("cluster_partition");
+    const WORKERS: u64 = 45;
+    // Nodes 1 and 2 on the host side of the veth, node 3 inside the namespace.
+    let specs = [
+        Spec { name: "node-1".into(), node_id: 1, http: free_port(), cluster: free_port() },
+        Spec { name: "node-2".into(), node_id: 2, http: free_port(), cluster: free_port() },
+        Spec { name: "node-3".into(), node_id: 3, http: free_port(), cluster: free_port() },
+    ];
+    let host = |s: &Spec| if s.node_id == 3 { ns.ns_ip.clone() } else { ns.host_ip.clone() };
+    let seeds: Vec<String> = specs.iter().map(|s| format!("{}:{}", host(s), s.cluster)).collect();
+    // Node 3 reaches the database and Redis through the link.
+    let pg_port = forward(&ns.host_ip, format!("127.0.0.1:{}", port_of(&db_url))).await;
+    let redis_port = forward(&ns.host_ip, format!("127.0.0.1:{}", port_of(&redis))).await;
+    let db_via_link =
+        db_url.replacen(&format!("127.0.0.1:{}", port_of(&db_url)), &format!("{}:{pg_port}", ns.host_ip), 1);
+    let redis_via_link =
+        redis.replacen(&format!("127.0.0.1:{}", port_of(&redis)), &format!("{}:{redis_port}", ns.host_ip), 1);
+    assert_ne!(db_via_link, db_url, "could not point node 3 at the forwarder: {db_url}");
+
+    let mut procs = Vec::new();
+    for s in &specs {
+        let (db, rd) = if s.node_id == 3 { (&db_via_link, &redis_via_link) } else { (&db_url, &redis) };
+        let config = dir.join(format!("{}.toml", s.name));
+        std::fs::write(
+            &config,
+            format!(
+                "version = 1\nnode_id = {}\n[database]\nurl = \"{db}\"\n[redis]\nurl = \"{rd}\"\n[dispatch]\nbid_deadline_ms = 300\n",
+                s.node_id
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cluster = dir.join(format!("{}-cluster.toml", s.name));
+        let quoted: Vec<String> = seeds.iter().map(|a| format!("\"{a}\"")).collect();
+        std::fs::write(
+            &cluster,
+            format!(
+                "version = 1\n[node]\nname = \"{}\"\nlisten = \"{}:{}\"\n[security]\ncookie_env = \"AUTOGLM_CLUSTER_COOKIE\"\n\
+                 [membership]\nseeds = [{}]\nheartbeat_interval_ms = 100\ndown_after_ms = 600\n[ownership]\nlease_ttl_ms = 1000\n",
+                s.name,
+                host(s),
+                s.cluster,
+                quoted.join(", ")
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let log = std::fs::File::create(dir.join(format!("{}.log", s.name))).unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = if s.node_id == 3 {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_autoglm")]);
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_autoglm"))
+        };
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("{}:{}", if s.node_id == 3 { ns.ns_ip.as_str() } else { "127.0.0.1" }, s.http),
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--cluster")
+        .arg(&cluster)
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("AUTOGLM_CLUSTER_COOKIE", COOKIE)
+        .stdout(log.try_clone().unwrap_or_else(|e| panic!("{e}")))
+        .stderr(log);
+        if s.node_id == 1 {
+            cmd.args(["--demo", "--demo-workers", &WORKERS.to_string()]);
+        }
+        procs.push(Reaped(cmd.spawn().unwrap_or_else(|e| panic!("{e}"))));
+        let url = if s.node_id == 3 { format!("http://{}:{}", ns.ns_ip, s.http) } else { s.url() };
+        ready(&url).await;
+    }
+    let t = token(&dir, "admin", "ops");
+    let url3 = format!("http://{}:{}", ns.ns_ip, specs[2].http);
+    let admins = [
+        Client::new(&specs[0].url(), Some(t.clone())),
+        Client::new(&specs[1].url(), Some(t.clone())),
+        Client::new(&url3, Some(t.clone())),
+    ];
+    settle(&admins, 30, "3 members up, every worker owned", |v| {
+        v.iter().all(|x| x["up"] == 3) && owned(v) == WORKERS && v.iter().all(|x| x["workers_owned"].as_u64() > Some(0))
+    })
+    .await;
+    let ct = token(&dir, "customer", "CP1");
+    let customers: Vec<Client> = admins.iter().map(|a| a.with_token(ct.clone())).collect();
+
+    // Cut node 3 off: the others mark it down and take its workers once its leases lapse.
+    ns.link(false);
+    let took = settle(&admins[..2], 30, "the majority owns every worker", |v| {
+        v.iter().all(|x| x["up"] == 2) && owned(v) == WORKERS
+    })
+    .await;
+    eprintln!("partition → node 3's workers serving on the other side: {took:?}");
+    let mut placed = 0;
+    for n in 0..40 {
+        let order =
+            place(&customers[..2], n % 2, 20_000 + n).await.unwrap_or_else(|e| panic!("during the partition: {e}"));
+        assert!(matches!(order["state"].as_str(), Some("awaiting_payment" | "unassignable")), "{order}");
+        placed += 1;
+    }
+
+    // Heal: node 3 comes back, gets its share of the workers again.
+    ns.link(true);
+    let took = settle(&admins, 60, "3 members up again, workers rebalanced", |v| {
+        v.iter().all(|x| x["up"] == 3) && owned(v) == WORKERS && v[2]["workers_owned"].as_u64() > Some(0)
+    })
+    .await;
+    eprintln!("heal → node 3 back with its workers: {took:?}");
+    for n in 0..30 {
+        place(&customers, n % 3, 30_000 + n).await.unwrap_or_else(|e| panic!("after healing: {e}"));
+        placed += 1;
+    }
+    let inv =
+        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
+    assert_eq!(inv["double_bookings"], 0, "{inv}");
+    assert_eq!(inv["holding_without_reservation"], 0, "{inv}");
+    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+    assert_eq!(total, placed, "nothing lost, nothing extra: {inv}");
+    drop(procs);
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok, "kill {sig} failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_owner_is_fenced_off_and_rejoins() {
+    let Some(db_url) = autoglm_storage::testing::fresh_postgres_url().await else { return };
+    let Some(redis) = autoglm_storage::testing::test_redis_url().await else { return };
+    let dir = data_dir("cluster_pause");
+    const WORKERS: u64 = 45;
+    let specs: Vec<Spec> = (1..=3)
+        .map(|i| Spec { name: format!("node-{i}"), node_id: i, http: free_port(), cluster: free_port() })
+        .collect();
+    let seeds: Vec<u16> = specs.iter().map(|s| s.cluster).collect();
+    let mut procs = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        procs.push(spawn(&dir, spec, &db_url, &redis, &seeds, COOKIE, (i == 0).then_some(WORKERS as usize)));
+        ready(&spec.url()).await;
+    }
+    let t = token(&dir, "admin", "ops");
+    let admins: Vec<Client> = specs.iter().map(|s| Client::new(&s.url(), Some(t.clone()))).collect();
+    settle(&admins, 30, "3 members up, every worker owned", |v| {
+        v.iter().all(|x| x["up"] == 3) && owned(v) == WORKERS && v.iter().all(|x| x["workers_owned"].as_u64() > Some(0))
+    })
+    .await;
+    let db = autoglm_storage::Db::connect(&db_url, &Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let before = db.leases_of("node-3", chrono::Utc::now().timestamp_millis()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!before.is_empty());
+
+    // node-3 freezes (SIGSTOP: a long GC pause, a stalled VM): the others take its workers over.
+    signal(&procs[2].0, "-STOP");
+    let took = settle(&admins[..2], 30, "the others own every worker", |v| {
+        v.iter().all(|x| x["up"] == 2) && owned(v) == WORKERS
+    })
+    .await;
+    eprintln!("pause → node-3's workers serving elsewhere: {took:?}");
+    for old in &before {
+        let now =
+            db.get_lease(&old.resource).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("lease gone"));
+        assert_ne!(now.owner, "node-3");
+        assert!(now.fencing_token > old.fencing_token, "{} was not fenced: {now:?}", old.resource);
+    }
+
+    // It wakes up still running its old worker actors with stale tokens; orders
+    // sent to it right away are placed, but never on a stale lease.
+    signal(&procs[2].0, "-CONT");
+    let customer = Client::new(&specs[2].url(), Some(token(&dir, "customer", "CZ1")));
+    let mut placed = 0u64;
+    for n in 0..20 {
+        let order = place(std::slice::from_ref(&customer), 0, 40_000 + n).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(order["state"].as_str(), Some("awaiting_payment" | "unassignable")), "{order}");
+        placed += 1;
+    }
+    settle(&admins, 30, "node-3 back with a share of the workers", |v| {
+        v.iter().all(|x| x["up"] == 3) && owned(v) == WORKERS && v[2]["workers_owned"].as_u64() > Some(0)
+    })
+    .await;
+    let inv =
+        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
+    assert_eq!(inv["double_bookings"], 0, "{inv}");
+    assert_eq!(inv["holding_without_reservation"], 0, "{inv}");
+    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+    assert_eq!(total, placed, "{inv}");
+    let log = std::fs::read_to_string(dir.join("node-3.log")).unwrap_or_default();
+    assert!(log.contains("worker lease lost"), "node-3 never noticed it lost its leases");
+}

@@ -16,7 +16,7 @@ use autoglm_actors::Engine;
 use autoglm_core::ids::IdGen;
 use autoglm_core::ownership::{owner, worker_resource};
 use autoglm_core::{OrderId, WorkerId};
-use autoglm_storage::Db;
+use autoglm_storage::{Db, StorageError};
 use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use ractor_cluster::node::NodeServerSessionInformation;
@@ -214,26 +214,42 @@ impl Cluster {
                 connect_seeds(&inner, &server, &mut warned).await;
             }
         }));
-        // Heartbeats, failure detection and ownership.
-        let inner = self.inner.clone();
+        // Heartbeats and failure detection, never held up by the database.
+        let (inner, server) = (self.inner.clone(), self.server.clone());
         tasks.push(tokio::spawn(async move {
             let every = Duration::from_millis(inner.cfg.membership.heartbeat_interval_ms);
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut owner = Ownership::new(&inner);
-            let started = now_ms();
-            let mut swept_orphans = false;
             while !inner.leaving.load(Ordering::Relaxed) {
                 tick.tick().await;
                 inner.beat();
                 let changes = inner.members.lock().unwrap_or_else(|e| e.into_inner()).sweep(now_ms());
                 inner.log_changes(&changes);
-                owner.reconcile(&inner).await;
                 for change in changes {
-                    if let Change::Down { node_id, .. } = change {
-                        inner.adopt_orders_of(node_id).await;
+                    if let Change::Down { name, node_id } = change {
+                        let inner = inner.clone();
+                        tokio::spawn(async move { inner.adopt_orders_of(node_id).await });
+                        // Its session may look alive (a partition leaves TCP
+                        // retransmitting for minutes): close it, so that the seed
+                        // loop dials a fresh one that works as soon as it can.
+                        let server = server.clone();
+                        tokio::spawn(async move { close_sessions_of(&server, &name).await });
                     }
                 }
+            }
+        }));
+        // Ownership: leases, handover, takeover; a slow database slows only this.
+        let inner = self.inner.clone();
+        tasks.push(tokio::spawn(async move {
+            let every = Duration::from_millis(inner.cfg.membership.heartbeat_interval_ms);
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut owner = Ownership::new();
+            let started = now_ms();
+            let mut swept_orphans = false;
+            while !inner.leaving.load(Ordering::Relaxed) {
+                tick.tick().await;
+                owner.reconcile(&inner).await;
                 // Once membership has settled after start: adopt the live orders
                 // of nodes that are not around (they died while this one was down).
                 if !swept_orphans && now_ms() - started > inner.cfg.membership.down_after_ms as i64 {
@@ -451,7 +467,7 @@ struct Ownership {
 }
 
 impl Ownership {
-    fn new(_inner: &Inner) -> Self {
+    fn new() -> Self {
         Self {
             workers: Vec::new(),
             listed_at: None,
@@ -507,7 +523,9 @@ impl Ownership {
         };
         for worker in wanted {
             let resource = worker_resource(&worker);
-            match inner.db.acquire_lease(&resource, me, ttl.as_millis() as i64, now_ms()).await {
+            let attempt = inner.db.acquire_lease(&resource, me, ttl.as_millis() as i64, now_ms());
+            let attempt = tokio::time::timeout(ttl / 2, attempt).await;
+            match attempt.unwrap_or_else(|_| Err(StorageError::Query("taking the lease timed out".into()))) {
                 Ok(Some(lease)) => {
                     self.retry_at.remove(&worker);
                     match inner.engine.run_worker(&worker, lease.fencing_token).await {
@@ -551,8 +569,11 @@ impl Ownership {
         }
         self.renewed_at = Some(now);
         let me = inner.name.as_str();
-        let lost: Vec<WorkerId> = match inner.db.renew_leases_of(me, "worker/", ttl.as_millis() as i64, now_ms()).await
-        {
+        // Bounded: a database that hangs (a partition) counts as failing.
+        let renewal =
+            tokio::time::timeout(ttl / 2, inner.db.renew_leases_of(me, "worker/", ttl.as_millis() as i64, now_ms()));
+        let renewed = renewal.await.unwrap_or_else(|_| Err(StorageError::Query("lease renewal timed out".into())));
+        let lost: Vec<WorkerId> = match renewed {
             Ok(held) => {
                 self.last_renewal_ok = now;
                 let held: HashMap<String, i64> = held.into_iter().map(|l| (l.resource, l.fencing_token)).collect();
@@ -612,6 +633,18 @@ async fn connect_seeds(inner: &Inner, server: &ActorRef<NodeServerMessage>, warn
                     tracing::info!(%seed, "seed did not answer in 2 s; retrying every second");
                 }
             }
+        }
+    }
+}
+
+/// Closes this node's sessions with the member `name`.
+async fn close_sessions_of(server: &ActorRef<NodeServerMessage>, name: &str) {
+    let Ok(sessions) = ractor::call_t!(server, NodeServerMessage::GetSessions, 2000) else { return };
+    let prefix = format!("{name}@");
+    for s in sessions.values() {
+        if s.peer_name.as_ref().is_some_and(|p| p.name.starts_with(&prefix)) {
+            tracing::info!(member = %name, addr = %s.peer_addr, "closing the session of a member marked down");
+            s.actor.stop(Some("member marked down".into()));
         }
     }
 }
