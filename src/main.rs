@@ -219,6 +219,9 @@ enum OpsCmd {
         /// Children shown per supervisor.
         #[arg(long, default_value_t = 50)]
         max_children: usize,
+        /// Every cluster member's actors, not only this node's.
+        #[arg(long)]
+        cluster: bool,
     },
 }
 
@@ -272,8 +275,8 @@ async fn run(cli: Cli) -> Result<()> {
             let opts = nlu_cli::TrainOptions { out, examples, epochs, seed, device };
             tokio::task::block_in_place(|| nlu_cli::train_command(&opts, std::io::stdout().lock()))
         }
-        Cmd::Ops { what: OpsCmd::Actors { node, max_children } } => {
-            print!("{}", ops::actors(&node.client()?, max_children).await?);
+        Cmd::Ops { what: OpsCmd::Actors { node, max_children, cluster } } => {
+            print!("{}", ops::actors(&node.client()?, max_children, cluster).await?);
             Ok(())
         }
         Cmd::Ops { what: OpsCmd::Cluster { node } } => {

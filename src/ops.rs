@@ -5,9 +5,10 @@ use anyhow::{bail, Result};
 use autoglm_supervisor::Snapshot;
 use std::fmt::Write;
 
-/// Fetches `/ops/actors` and renders it as a tree.
-pub async fn actors(client: &crate::client::Client, max_children: usize) -> Result<String> {
-    let reply = client.get("/ops/actors").await?;
+/// Fetches `/ops/actors` (every member's with `cluster`) and renders it as a tree.
+pub async fn actors(client: &crate::client::Client, max_children: usize, cluster: bool) -> Result<String> {
+    let path = if cluster { "/ops/actors?scope=cluster" } else { "/ops/actors" };
+    let reply = client.get(path).await?;
     if !reply.status.is_success() {
         bail!("{}: {}", reply.status, String::from_utf8_lossy(&reply.body));
     }
@@ -16,7 +17,15 @@ pub async fn actors(client: &crate::client::Client, max_children: usize) -> Resu
     let mut out = String::new();
     let node = doc["node"].as_str().unwrap_or("?");
     let _ = writeln!(out, "node {node}  counts {}", doc["counts"]);
+    if let Some(missing) = doc["missing"].as_array().filter(|m| !m.is_empty()) {
+        let _ = writeln!(out, "did not answer: {}", serde_json::Value::Array(missing.clone()));
+    }
+    let mut shown_node = None;
     for root in &tree {
+        if cluster && shown_node != Some(&root.node) {
+            let _ = writeln!(out, "── {} ──", root.node);
+            shown_node = Some(&root.node);
+        }
         render(&mut out, root, "", true, max_children);
     }
     Ok(out)

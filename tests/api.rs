@@ -223,7 +223,7 @@ async fn operators_see_the_actor_tree_health_and_metrics() {
     for key in ["kind", "id", "state", "mailbox_len", "restarts", "started_at"] {
         assert!(!first[key].is_null(), "{key} missing in {first}");
     }
-    let text = autoglm::ops::actors(&admin, 5).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let text = autoglm::ops::actors(&admin, 5, false).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert!(text.contains("supervisor/workers") && text.contains("├─ worker/W"), "{text}");
     assert!(text.contains("… 19 more"), "{text}");
 

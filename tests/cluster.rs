@@ -51,12 +51,12 @@ impl Spec {
     }
 }
 
-/// Timings short enough for a test: down after 600 ms of silence, leases of 1 s.
-fn cluster_toml(spec: &Spec, seeds: &[u16]) -> String {
+/// Timings short enough for a test: down after 600 ms of silence, leases of `lease` ms.
+fn cluster_toml(spec: &Spec, seeds: &[u16], lease: u64) -> String {
     let seeds: Vec<String> = seeds.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect();
     format!(
         "version = 1\n[node]\nname = \"{}\"\nlisten = \"127.0.0.1:{}\"\n[security]\ncookie_env = \"AUTOGLM_CLUSTER_COOKIE\"\n\
-         [membership]\nseeds = [{}]\nheartbeat_interval_ms = 100\ndown_after_ms = 600\n[ownership]\nlease_ttl_ms = 1000\n",
+         [membership]\nseeds = [{}]\nheartbeat_interval_ms = 100\ndown_after_ms = 600\n[ownership]\nlease_ttl_ms = {lease}\n",
         spec.name,
         spec.cluster,
         seeds.join(", ")
@@ -73,6 +73,21 @@ fn spawn(
     cookie: &str,
     demo: Option<usize>,
 ) -> Reaped {
+    spawn_with_lease(dir, spec, db_url, redis, seeds, cookie, demo, 1000)
+}
+
+/// [`spawn`] with leases of `lease_ms`.
+#[allow(clippy::too_many_arguments)]
+fn spawn_with_lease(
+    dir: &Path,
+    spec: &Spec,
+    db_url: &str,
+    redis: &str,
+    seeds: &[u16],
+    cookie: &str,
+    demo: Option<usize>,
+    lease_ms: u64,
+) -> Reaped {
     let config = dir.join(format!("{}.toml", spec.name));
     let text = format!(
         "version = 1\nnode_id = {}\n[database]\nurl = \"{db_url}\"\n[redis]\nurl = \"{redis}\"\n\
@@ -81,7 +96,7 @@ fn spawn(
     );
     std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
     let cluster = dir.join(format!("{}-cluster.toml", spec.name));
-    std::fs::write(&cluster, cluster_toml(spec, seeds)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&cluster, cluster_toml(spec, seeds, lease_ms)).unwrap_or_else(|e| panic!("{e}"));
     let log = std::fs::File::create(dir.join(format!("{}.log", spec.name))).unwrap_or_else(|e| panic!("{e}"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autoglm"));
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{}", spec.http), "--config"])
@@ -205,6 +220,26 @@ async fn three_nodes_negotiate_across_nodes_and_survive_kill_9() {
         assert_eq!(m["state"], "up", "{v}");
         assert!(m["last_heartbeat_ms_ago"].as_i64().unwrap_or(i64::MAX) < 600, "{v}");
         assert!(m["http"].as_str().unwrap_or_default().starts_with("http://127.0.0.1:"), "{v}");
+    }
+
+    // The whole cluster's actor tree from any node, and the terminal views.
+    let all = admins[0].get("/ops/actors?scope=cluster").await.unwrap_or_else(|e| panic!("{e:#}"));
+    let all = all.json().unwrap_or_default();
+    assert_eq!(all["nodes"].as_array().map(Vec::len), Some(3), "{}", all["nodes"]);
+    assert_eq!(all["counts"]["worker"].as_u64(), Some(WORKERS), "{}", all["counts"]);
+    let nodes_in_tree: BTreeSet<&str> =
+        all["tree"].as_array().map(|t| t.iter().filter_map(|r| r["node"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(nodes_in_tree.len(), 3, "{nodes_in_tree:?}");
+    let bad = admins[0].get("/ops/actors?scope=galaxy").await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let cli = Command::new(env!("CARGO_BIN_EXE_autoglm"))
+        .args(["ops", "cluster", "--url", &specs[1].url(), "--token", &admin_token])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success() && text.contains("3 of 3 members up"), "{text}");
+    for s in &specs {
+        assert!(text.contains(&s.name), "{text}");
     }
 
     // Who owns which worker, from the lease rows.
@@ -623,4 +658,89 @@ async fn a_paused_owner_is_fenced_off_and_rejoins() {
     assert_eq!(total, placed, "{inv}");
     let log = std::fs::read_to_string(dir.join("node-3.log")).unwrap_or_default();
     assert!(log.contains("worker lease lost"), "node-3 never noticed it lost its leases");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_hands_a_members_workers_over_at_once_under_load() {
+    let Some(db_url) = autoglm_storage::testing::fresh_postgres_url().await else { return };
+    let Some(redis) = autoglm_storage::testing::test_redis_url().await else { return };
+    let dir = data_dir("cluster_drain");
+    const WORKERS: u64 = 40;
+    // Leases of 10 s: workers serving elsewhere within 3 s can only be a handover.
+    const LEASE_MS: u64 = 10_000;
+    let specs: Vec<Spec> = (1..=2)
+        .map(|i| Spec { name: format!("node-{i}"), node_id: i, http: free_port(), cluster: free_port() })
+        .collect();
+    let seeds: Vec<u16> = specs.iter().map(|s| s.cluster).collect();
+    let mut procs = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let demo = (i == 0).then_some(WORKERS as usize);
+        procs.push(spawn_with_lease(&dir, spec, &db_url, &redis, &seeds, COOKIE, demo, LEASE_MS));
+        ready(&spec.url()).await;
+    }
+    let t = token(&dir, "admin", "ops");
+    let admins: Vec<Client> = specs.iter().map(|s| Client::new(&s.url(), Some(t.clone()))).collect();
+    settle(&admins, 30, "2 members up, workers split", |v| {
+        v.iter().all(|x| x["up"] == 2) && owned(v) == WORKERS && v.iter().all(|x| x["workers_owned"].as_u64() > Some(0))
+    })
+    .await;
+    let ct = token(&dir, "customer", "CD1");
+    let customers: Vec<Client> = admins.iter().map(|a| a.with_token(ct.clone())).collect();
+
+    // Orders through both edges; node-2 gets SIGTERM once a third are answered.
+    const ORDERS: usize = 90;
+    let answered = Arc::new(AtomicUsize::new(0));
+    let stopper = {
+        let answered = answered.clone();
+        let mut node2 = procs.pop();
+        let first = admins[..1].to_vec();
+        tokio::spawn(async move {
+            for _ in 0..4000 {
+                if answered.load(Ordering::Relaxed) >= ORDERS / 3 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let child = node2.as_mut().map(|p| &mut p.0).unwrap_or_else(|| panic!("node-2 not running"));
+            signal(child, "-TERM");
+            let handed = settle(&first, 30, "node-1 runs every worker", |v| v[0]["workers_owned"] == WORKERS).await;
+            let mut status = None;
+            for _ in 0..400 {
+                if let Ok(Some(s)) = child.try_wait() {
+                    status = Some(s);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            (handed, status)
+        })
+    };
+    let results: Vec<(usize, Result<Value, String>)> = futures::stream::iter((0..ORDERS).map(|n| {
+        let (edges, answered) = (customers.clone(), answered.clone());
+        async move {
+            let r = place(&edges, n % 2, 50_000 + n).await;
+            answered.fetch_add(1, Ordering::Relaxed);
+            (n, r)
+        }
+    }))
+    .buffer_unordered(6)
+    .collect()
+    .await;
+    let (handed, status) = stopper.await.unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("SIGTERM → node-2's workers serving on node-1: {handed:?}");
+    assert!(handed < Duration::from_secs(3), "workers waited for their leases to lapse: {handed:?}");
+    assert!(status.is_some_and(|s| s.success()), "node-2 did not exit 0 after SIGTERM: {status:?}");
+    let mut ids = BTreeSet::new();
+    for (n, r) in &results {
+        let order = r.as_ref().unwrap_or_else(|e| panic!("order {n}: {e}"));
+        ids.insert(order["id"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(ids.len(), ORDERS, "every request made exactly one order");
+    let inv =
+        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
+    assert_eq!(inv["double_bookings"], 0, "{inv}");
+    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+    assert_eq!(total, ORDERS as u64, "{inv}");
+    let log = std::fs::read_to_string(dir.join("node-2.log")).unwrap_or_default();
+    assert!(log.contains("left the cluster; workers handed over"), "node-2 did not hand over");
 }

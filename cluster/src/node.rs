@@ -12,13 +12,14 @@
 
 use crate::config::ClusterConfig;
 use crate::membership::{Change, Heartbeat, Member, MemberState, Members};
+use autoglm_actors::wire;
 use autoglm_actors::Engine;
 use autoglm_core::ids::IdGen;
 use autoglm_core::ownership::{owner, worker_resource};
 use autoglm_core::{OrderId, WorkerId};
 use autoglm_storage::{Db, StorageError};
 use ractor::message::{BoxedDowncastErr, SerializedMessage};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use ractor_cluster::node::NodeServerSessionInformation;
 use ractor_cluster::{NodeEventSubscription, NodeServer, NodeServerMessage};
 use serde::Serialize;
@@ -265,6 +266,31 @@ impl Cluster {
         self.inner.view()
     }
 
+    /// The live actor trees of every member that answers within `wait`,
+    /// this node's first, and the members up that did not answer.
+    pub async fn actors_everywhere(&self, wait: Duration) -> (Vec<serde_json::Value>, Vec<String>) {
+        let mut trees = vec![self.inner.actors()];
+        let mut pending = Vec::new();
+        for cell in ractor::pg::get_scoped_members(&self.inner.scope, &MEMBERS_GROUP.to_string()) {
+            if cell.get_id().is_local() {
+                continue;
+            }
+            let (tx, rx) = ractor::concurrency::oneshot();
+            if cell.send_message(MemberMsg::Actors(RpcReplyPort::from((tx, wait)))).is_ok() {
+                pending.push(tokio::time::timeout(wait, rx));
+            }
+        }
+        for answer in pending {
+            if let Ok(Ok(tree)) = answer.await {
+                trees.push(tree);
+            }
+        }
+        let answered: HashSet<String> = trees.iter().filter_map(|t| t["node"].as_str().map(String::from)).collect();
+        let up = self.inner.members.lock().unwrap_or_else(|e| e.into_inner()).up();
+        let missing = up.into_iter().filter(|m| !answered.contains(m)).collect();
+        (trees, missing)
+    }
+
     /// This node's name.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -417,6 +443,14 @@ impl Inner {
             }
             Err(e) => tracing::warn!(error = %e, "could not look for orphaned orders"),
         }
+    }
+
+    fn actors(&self) -> serde_json::Value {
+        serde_json::json!({
+            "node": self.name,
+            "counts": self.engine.actor_counts(),
+            "tree": self.engine.actors(),
+        })
     }
 
     fn view(&self) -> ClusterView {
@@ -690,10 +724,13 @@ impl NodeEventSubscription for SessionLog {
     }
 }
 
-/// Messages of the member actor: heartbeats from other nodes.
+/// Messages of the member actor: heartbeats from other nodes, and requests
+/// for this node's live actor tree (the cluster-wide `/ops/actors`).
 pub enum MemberMsg {
     /// A member's heartbeat.
     Beat(Box<Heartbeat>),
+    /// This node's supervision tree: `{"node", "counts", "tree"}`.
+    Actors(RpcReplyPort<serde_json::Value>),
 }
 
 impl ractor::Message for MemberMsg {
@@ -702,18 +739,26 @@ impl ractor::Message for MemberMsg {
     }
 
     fn serialize(self) -> Result<SerializedMessage, BoxedDowncastErr> {
-        let MemberMsg::Beat(beat) = self;
-        Ok(SerializedMessage::Cast {
-            variant: "beat".into(),
-            args: autoglm_actors::wire::encode(&*beat)?,
-            metadata: None,
+        Ok(match self {
+            MemberMsg::Beat(beat) => {
+                SerializedMessage::Cast { variant: "beat".into(), args: wire::encode(&*beat)?, metadata: None }
+            }
+            MemberMsg::Actors(reply) => SerializedMessage::Call {
+                variant: "actors".into(),
+                args: Vec::new(),
+                reply: wire::bytes_port(reply),
+                metadata: None,
+            },
         })
     }
 
     fn deserialize(msg: SerializedMessage) -> Result<Self, BoxedDowncastErr> {
         match msg {
             SerializedMessage::Cast { variant, args, .. } if variant == "beat" => {
-                Ok(MemberMsg::Beat(Box::new(autoglm_actors::wire::decode(&args)?)))
+                Ok(MemberMsg::Beat(Box::new(wire::decode(&args)?)))
+            }
+            SerializedMessage::Call { variant, reply, .. } if variant == "actors" => {
+                Ok(MemberMsg::Actors(wire::typed_port(reply)))
             }
             _ => Err(BoxedDowncastErr),
         }
@@ -738,11 +783,16 @@ impl Actor for MemberActor {
         msg: MemberMsg,
         inner: &mut Arc<Inner>,
     ) -> Result<(), ActorProcessingErr> {
-        let MemberMsg::Beat(beat) = msg;
-        let leaving_now = inner.observe_change(*beat);
-        if let Some(node_id) = leaving_now {
-            let inner = inner.clone();
-            tokio::spawn(async move { inner.adopt_orders_of(node_id).await });
+        match msg {
+            MemberMsg::Beat(beat) => {
+                if let Some(node_id) = inner.observe_change(*beat) {
+                    let inner = inner.clone();
+                    tokio::spawn(async move { inner.adopt_orders_of(node_id).await });
+                }
+            }
+            MemberMsg::Actors(reply) => {
+                let _ = reply.send(inner.actors());
+            }
         }
         Ok(())
     }

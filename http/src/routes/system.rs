@@ -7,6 +7,7 @@ use autoglm_actors::Caller;
 use autoglm_core::auth::{Claims, Role};
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -22,6 +23,40 @@ struct TokenRequest {
 
 /// Longest token lifetime: one year.
 const MAX_TTL_SECS: i64 = 365 * 24 * 3600;
+
+/// This node's supervision tree.
+fn node_actors(s: &AppState) -> serde_json::Value {
+    json!({ "node": s.engine.registry().node(), "counts": s.engine.actor_counts(), "tree": s.engine.actors() })
+}
+
+/// Every member's supervision tree in one (snapshots carry their node), the
+/// counts summed; members that did not answer in time are listed.
+async fn cluster_actors(s: &AppState) -> serde_json::Value {
+    let Some(cluster) = &s.cluster else {
+        let mut doc = node_actors(s);
+        doc["scope"] = json!("cluster");
+        doc["nodes"] = json!([s.engine.registry().node()]);
+        doc["missing"] = json!([]);
+        return doc;
+    };
+    let (trees, missing) = cluster.actors_everywhere(std::time::Duration::from_secs(2)).await;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tree = Vec::new();
+    let mut nodes = Vec::new();
+    for t in trees {
+        nodes.push(t["node"].clone());
+        if let Some(c) = t["counts"].as_object() {
+            for (k, v) in c {
+                *counts.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+            }
+        }
+        if let serde_json::Value::Array(roots) = t["tree"].clone() {
+            tree.extend(roots);
+        }
+    }
+    json!({ "node": cluster.name(), "scope": "cluster", "nodes": nodes, "missing": missing,
+            "counts": counts, "tree": tree })
+}
 
 /// System routes.
 pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
@@ -51,19 +86,26 @@ pub fn system(state: AppState) -> BoxedFilter<(Response,)> {
         });
 
     let s = state.clone();
-    let actors = warp::path!("ops" / "actors").and(warp::get()).and(auth::role(s.clone(), Role::Admin)).then(
-        move |_: Caller| {
+    let actors = warp::path!("ops" / "actors")
+        .and(warp::get())
+        .and(auth::role(s.clone(), Role::Admin))
+        .and(warp::query::<HashMap<String, String>>())
+        .then(move |_: Caller, q: HashMap<String, String>| {
             let s = s.clone();
             async move {
-                let tree = s.engine.actors();
-                let counts = s.engine.actor_counts();
-                json_reply(
-                    &json!({ "node": s.engine.registry().node(), "counts": counts, "tree": tree }),
-                    StatusCode::OK,
-                )
+                if let Some(bad) = q.keys().find(|k| k.as_str() != "scope") {
+                    return ApiError::bad_request(format!("unknown query parameter {bad:?} (known: scope)"))
+                        .into_response();
+                }
+                match q.get("scope").map(String::as_str) {
+                    None | Some("node") => json_reply(&node_actors(&s), StatusCode::OK),
+                    Some("cluster") => json_reply(&cluster_actors(&s).await, StatusCode::OK),
+                    Some(other) => {
+                        ApiError::bad_request(format!("scope must be node or cluster, not {other:?}")).into_response()
+                    }
+                }
             }
-        },
-    );
+        });
 
     let s = state.clone();
     let cluster = warp::path!("ops" / "cluster")
