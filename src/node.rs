@@ -34,6 +34,9 @@ pub struct Node {
     node_id: std::sync::Mutex<Option<NodeIdClaim>>,
 }
 
+/// Longest L1 order-cache TTL in a cluster, seconds.
+const CLUSTER_L1_TTL_SECS: u64 = 1;
+
 /// How to start a node beyond its config file.
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
@@ -139,10 +142,22 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
     } else {
         Some(autoglm_storage::connect_redis(&cfg.redis.url).await.context("connecting to Redis")?)
     };
+    // The in-process L1 is not invalidated by other nodes' writes: in a cluster
+    // it only absorbs bursts (Redis, when configured, is the shared L2).
+    let l1_ttl_secs = if opts.cluster.is_some() && cfg.cache.l1_ttl_secs > CLUSTER_L1_TTL_SECS {
+        tracing::info!(
+            configured = cfg.cache.l1_ttl_secs,
+            used = CLUSTER_L1_TTL_SECS,
+            "[cache] l1_ttl_secs capped in a cluster"
+        );
+        CLUSTER_L1_TTL_SECS
+    } else {
+        cfg.cache.l1_ttl_secs
+    };
     let cache = OrderCache::new(
         CacheConfig {
             l1_capacity: cfg.cache.l1_capacity,
-            l1_ttl: Duration::from_secs(cfg.cache.l1_ttl_secs),
+            l1_ttl: Duration::from_secs(l1_ttl_secs),
             l2_ttl: Duration::from_secs(cfg.cache.l2_ttl_secs),
         },
         redis,

@@ -259,9 +259,11 @@ async fn three_nodes_negotiate_across_nodes_and_survive_kill_9() {
     let customers: Vec<Client> =
         specs.iter().map(|s| Client::new(&s.url(), Some(token(&dir, "customer", "CL1")))).collect();
     let mut owners_seen = BTreeSet::new();
+    let mut first_orders = Vec::new();
     for n in 0..12 {
         let order = place(&customers[..1], 0, 10_000 + n).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(order["state"], "awaiting_payment", "{order}");
+        first_orders.push(order["id"].as_str().unwrap_or_default().to_string());
         let worker = order["worker"]["id"].as_str().unwrap_or_default().to_string();
         owners_seen.insert(owner_of.get(&worker).cloned().unwrap_or_default());
     }
@@ -269,6 +271,27 @@ async fn three_nodes_negotiate_across_nodes_and_survive_kill_9() {
         owners_seen.iter().any(|o| o != "node-1"),
         "orders on node-1 were only awarded to node-1's workers: {owners_seen:?}"
     );
+    // Cancelled on node-1, they free their workers' calendars on every node.
+    for id in &first_orders {
+        let r = customers[0].send(Method::POST, &format!("/v1/orders/{id}/cancel"), None, &[]).await;
+        let r = r.unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(r.status.is_success(), "cancel {id}: {}", String::from_utf8_lossy(&r.body));
+    }
+    let booked = |doc: &Value| -> u64 {
+        let mut n = 0;
+        let mut stack: Vec<&Value> = doc["tree"].as_array().map(|t| t.iter().collect()).unwrap_or_default();
+        while let Some(s) = stack.pop() {
+            if s["kind"] == "worker" {
+                n += s["fields"]["bookings"].as_u64().unwrap_or(0);
+            }
+            stack.extend(s["children"].as_array().into_iter().flatten());
+        }
+        n
+    };
+    wait_for(&admins[0], "/ops/actors?scope=cluster", |v| {
+        v["nodes"].as_array().map(Vec::len) == Some(3) && booked(v) == 0
+    })
+    .await;
 
     // Load through all three edges; node 3 is killed (SIGKILL) mid-way.
     const ORDERS: usize = 150;

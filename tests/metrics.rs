@@ -388,7 +388,7 @@ async fn json_logs_carry_trace_ids_and_spans_reach_the_otlp_collector() {
         .arg(&config)
         .arg("--data-dir")
         .arg(&dir)
-        .env("RUST_LOG", "info,autoglm_http=debug")
+        .env("RUST_LOG", "info,autoglm_http=debug,autoglm_actors=debug")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -441,6 +441,31 @@ async fn json_logs_carry_trace_ids_and_spans_reach_the_otlp_collector() {
     assert_eq!(access["span_id"].as_str().map(str::len), Some(16), "{access}");
     assert_eq!(access["span"]["name"], "request", "{access}");
     assert_eq!(access["level"], "DEBUG", "{access}");
+
+    // An order's negotiation runs in its order actor, traced under the request that created it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_autoglm"))
+        .args(["token", "--role", "customer", "--subject", "CT1", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let customer = Client::new(&url, Some(String::from_utf8_lossy(&out.stdout).trim().to_string()));
+    let body = serde_json::json!({ "service": "cleaning", "start": start_in(3, 10),
+                                   "address": { "text": "人民广场", "lat": 31.2304, "lon": 121.4737 } });
+    let placed = customer.post("/v1/orders", &body).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(placed.status.is_success(), "{}", String::from_utf8_lossy(&placed.body));
+    let (mut negotiation, mut request) = (None, None);
+    while negotiation.is_none() || request.is_none() {
+        let line = next_line().await;
+        let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
+        if v["fields"]["message"] == "negotiation settled" {
+            negotiation = Some(v);
+        } else if v["fields"]["message"] == "request answered" && v["span"]["route"] == "/v1/orders" {
+            request = Some(v);
+        }
+    }
+    let (negotiation, request) = (negotiation.unwrap_or_default(), request.unwrap_or_default());
+    assert_eq!(negotiation["span"]["name"], "negotiation", "{negotiation}");
+    assert_eq!(negotiation["trace_id"], request["trace_id"], "negotiation {negotiation}\nrequest {request}");
 
     // A graceful stop flushes the spans to the collector.
     let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();

@@ -273,7 +273,10 @@ impl Engine {
         let shared = self.shared.clone();
         let id = order.id.clone();
         // Boxed: the spec lives as long as the actor, the order only until it starts.
-        let first = Arc::new(Mutex::new(Some(Box::new((order, on_settled)))));
+        // The creating request's span, to trace the first negotiation under it (only
+        // then: a span held by an actor stays open).
+        let origin = on_settled.as_ref().map(|_| tracing::Span::current());
+        let first = Arc::new(Mutex::new(Some(Box::new((order, on_settled, origin)))));
         let spec = ChildSpec {
             id: id.to_string(),
             kind: "order".into(),
@@ -281,14 +284,15 @@ impl Engine {
             start: Arc::new(move |ctx: StartCtx| {
                 // A restart reloads from the database; whoever waited on the
                 // first incarnation falls back to asking the new one.
-                let (initial, on_settled) = match first.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let (initial, on_settled, origin) = match first.lock().unwrap_or_else(|e| e.into_inner()).take() {
                     Some(boxed) if ctx.attempt == 0 => {
-                        let (order, tx) = *boxed;
-                        (Some(order), tx)
+                        let (order, tx, span) = *boxed;
+                        (Some(order), tx, span)
                     }
-                    _ => (None, None),
+                    _ => (None, None, None),
                 };
-                let args = OrderArgs { id: id.clone(), initial, probe: ctx.probe, on_settled, shared: shared.clone() };
+                let args =
+                    OrderArgs { id: id.clone(), initial, probe: ctx.probe, on_settled, origin, shared: shared.clone() };
                 Box::pin(async move {
                     let (actor, _) = Actor::spawn_linked(None, OrderActor, args, ctx.supervisor).await?;
                     Ok(actor.get_cell())
@@ -469,7 +473,7 @@ impl Engine {
         if !allowed {
             return Err(EngineError::Forbidden(format!("a {:?} may not do that", caller.role).to_lowercase()));
         }
-        self.ask(id, |reply| OrderMsg::Command(cmd.clone(), reply)).await?
+        self.ask(id, |reply| OrderMsg::Command(cmd.clone(), reply, tracing::Span::current())).await?
     }
 
     /// Payment details of an order awaiting payment.
@@ -502,7 +506,8 @@ impl Engine {
             self.shared.metrics.callback_rejected();
         }
         let notice = result?;
-        self.ask(&notice.order_id, |reply| OrderMsg::Paid(notice.payment_id.clone(), reply)).await?
+        self.ask(&notice.order_id, |reply| OrderMsg::Paid(notice.payment_id.clone(), reply, tracing::Span::current()))
+            .await?
     }
 
     async fn check_callback(&self, body: &[u8], signature: &str) -> Result<CallbackNotice, EngineError> {
@@ -657,7 +662,9 @@ impl Engine {
             }
             match self.shared.gateway.query_status(&p.id).await {
                 Ok(PaymentState::Paid) => {
-                    let res = self.ask(&p.order_id, |reply| OrderMsg::Paid(p.id.clone(), reply)).await;
+                    let res = self
+                        .ask(&p.order_id, |reply| OrderMsg::Paid(p.id.clone(), reply, tracing::Span::current()))
+                        .await;
                     match res {
                         Ok(Ok(_)) => {
                             fixed += 1;

@@ -17,6 +17,12 @@ pub fn group_name(service: Service, cell: Cell) -> String {
     format!("w:{}:{}:{}", service.as_str(), cell.y, cell.x)
 }
 
+/// The process group of one worker's actor alone: in a cluster, how a node
+/// reaches a worker whose actor runs on another node (to release a booking).
+pub fn worker_group(worker: &WorkerId) -> String {
+    format!("worker:{worker}")
+}
+
 /// Every group `worker` belongs to; `radius_factor` widens the area.
 pub fn groups_of(worker: &Worker, radius_factor: f64) -> Vec<String> {
     let cells = Cell::covering(&worker.home, worker.radius_km * radius_factor);

@@ -182,12 +182,14 @@ impl Shared {
 
     /// Tells a worker actor it no longer holds `order`.
     pub fn release_worker(&self, worker: &WorkerId, order: &OrderId) {
+        let release = || worker_actor::WorkerMsg::Release { order: order.clone() };
         if let Some(cell) = self.workers.lookup(worker.as_str()) {
-            worker_actor::send_to_worker(
-                &self.directory,
-                &cell,
-                worker_actor::WorkerMsg::Release { order: order.clone() },
-            );
+            worker_actor::send_to_worker(&self.directory, &cell, release());
+        } else if self.clustered {
+            // Its actor runs on another node: reach it through its own group.
+            for cell in ractor::pg::get_scoped_members(&self.scope, &groups::worker_group(worker)) {
+                worker_actor::send_to_worker(&self.directory, &cell, release());
+            }
         }
     }
 

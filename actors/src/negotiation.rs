@@ -90,13 +90,14 @@ where
     let mut tally = Tally::default();
     let span = tracing::info_span!("negotiation", order = %order.id, service = %order.service);
     let result = contract_net(shared, order, range, excluded, favourites, prefer, make, commit, &mut tally)
-        .instrument(span)
+        .instrument(span.clone())
         .await;
     let outcome = match &result {
         Ok(Placement::Placed(_)) => "placed",
         Ok(Placement::Nobody { .. }) => "nobody",
         Err(_) => "error",
     };
+    span.in_scope(|| tracing::debug!(outcome, rounds = tally.rounds, bids = tally.bids, "negotiation settled"));
     shared.metrics.negotiation(started.elapsed(), tally.rounds, tally.bids, outcome);
     result
 }
@@ -160,6 +161,12 @@ where
             }
             for bid in ranked {
                 let Some(cell) = cells.get(&bid.worker) else { continue };
+                // In a cluster every bid carries its node's lease token; one
+                // without could not be fenced off, so it is not taken.
+                if shared.clustered && bid.fence.is_none() {
+                    tracing::warn!(worker = %bid.worker, "bid without a lease token in a cluster; skipped");
+                    continue;
+                }
                 if !award(shared, cell, &bid.worker, order, range).await {
                     continue;
                 }

@@ -16,6 +16,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// A customer's or worker's request about one order.
 #[derive(Debug, Clone)]
@@ -61,9 +62,10 @@ pub enum OrderMsg {
     /// The order as it stands once negotiation settled.
     Get(RpcReplyPort<Order>),
     /// A command from a customer or worker.
-    Command(Command, RpcReplyPort<Result<Order, EngineError>>),
+    /// (The span is the caller's request: work done here is traced under it.)
+    Command(Command, RpcReplyPort<Result<Order, EngineError>>, tracing::Span),
     /// The gateway says the payment arrived.
-    Paid(PaymentId, RpcReplyPort<Result<Order, EngineError>>),
+    Paid(PaymentId, RpcReplyPort<Result<Order, EngineError>>, tracing::Span),
     /// The payment window may have closed.
     PaymentExpired,
     /// Stop if nothing happened since `u64`.
@@ -87,6 +89,9 @@ pub struct OrderArgs {
     pub probe: Probe,
     /// Told the order once negotiation settles (the request that created it).
     pub on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
+    /// The span of the request that created it: the first negotiation is
+    /// traced under it (one trace from request to award).
+    pub origin: Option<tracing::Span>,
     /// Engine resources.
     pub shared: Arc<Shared>,
 }
@@ -98,6 +103,7 @@ pub struct LiveOrder {
     idle_timer: bool,
     rounds: u32,
     on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
+    origin: Option<tracing::Span>,
     probe: Probe,
     inbox: Inbox,
     shared: Arc<Shared>,
@@ -144,8 +150,8 @@ impl Actor for OrderActor {
         }
         let probe = args.probe;
         let inbox = probe.inbox();
-        let on_settled = args.on_settled;
-        Ok(LiveOrder { order, activity: 0, idle_timer: false, rounds: 0, on_settled, probe, inbox, shared })
+        let (on_settled, origin) = (args.on_settled, args.origin);
+        Ok(LiveOrder { order, activity: 0, idle_timer: false, rounds: 0, on_settled, origin, probe, inbox, shared })
     }
 
     async fn post_start(&self, myself: ActorRef<OrderMsg>, state: &mut LiveOrder) -> Result<(), ActorProcessingErr> {
@@ -175,20 +181,33 @@ impl Actor for OrderActor {
                 // Boxed: the big futures of negotiation and commands live on
                 // the heap only while they run, not inline in every idle
                 // actor's task (that made each live actor ~20 KiB larger).
-                Box::pin(state.negotiate()).await;
+                // Taken: holding the request's span would keep it open.
+                let origin = state.origin.take().unwrap_or_else(tracing::Span::none);
+                Box::pin(state.negotiate().instrument(origin)).await;
                 if let Some(tx) = state.on_settled.take() {
                     let _ = tx.send(state.order.clone());
                 }
             }
             OrderMsg::Get(reply) => {
+                // In a cluster another node's incarnation of this order may have
+                // moved it on (a payment callback that arrived there, say).
+                if state.shared.clustered {
+                    state.reload().await;
+                }
                 let _ = reply.send(state.order.clone());
             }
-            OrderMsg::Command(cmd, reply) => {
-                let result = Box::pin(state.command(cmd)).await;
+            OrderMsg::Command(cmd, reply, span) => {
+                if state.shared.clustered {
+                    state.reload().await;
+                }
+                let result = Box::pin(state.command(cmd).instrument(span)).await;
                 let _ = reply.send(result);
             }
-            OrderMsg::Paid(payment, reply) => {
-                let result = Box::pin(state.paid(&payment)).await;
+            OrderMsg::Paid(payment, reply, span) => {
+                if state.shared.clustered {
+                    state.reload().await;
+                }
+                let result = Box::pin(state.paid(&payment).instrument(span)).await;
                 let _ = reply.send(result);
             }
             OrderMsg::PaymentExpired => Box::pin(state.expire_payment()).await,

@@ -103,6 +103,9 @@ impl WorkerState {
         }
         let factor = self.shared.cfg.dispatch.widen_radius_factor.max(1.0);
         self.groups = groups::groups_of(&self.worker, factor);
+        if self.shared.clustered {
+            self.groups.push(groups::worker_group(&self.worker.id));
+        }
         for g in &self.groups {
             ractor::pg::join_scoped(self.shared.scope.clone(), g.clone(), vec![myself.get_cell()]);
         }

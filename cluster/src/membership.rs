@@ -132,6 +132,16 @@ impl Members {
         out
     }
 
+    /// Treats every member that is up as heard from at `now_ms`: after this
+    /// node itself stalled, silence it could not observe is not held against them.
+    pub fn forgive(&mut self, now_ms: i64) {
+        for m in self.members.values_mut() {
+            if m.state == MemberState::Up {
+                m.heard_at_ms = m.heard_at_ms.max(now_ms);
+            }
+        }
+    }
+
     /// Names of the members that are up, sorted.
     pub fn up(&self) -> Vec<String> {
         self.members.values().filter(|m| m.state == MemberState::Up).map(|m| m.last.name.clone()).collect()
@@ -193,6 +203,15 @@ mod tests {
         // A restarted node (newer incarnation) starts counting again.
         let new = Heartbeat { incarnation: 200, seq: 1, ..beat("b", 0) };
         assert_eq!(m.observe(new, 1200), Some(Change::Up("b".into())));
+    }
+
+    #[test]
+    fn a_stall_here_is_not_held_against_the_others() {
+        let mut m = Members::new(1000);
+        m.observe(beat("b", 1), 0);
+        m.forgive(5000);
+        assert!(m.sweep(5500).is_empty());
+        assert_eq!(m.sweep(6000).len(), 1);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use autoglm_actors::wire;
 use autoglm_actors::Engine;
 use autoglm_core::ids::IdGen;
 use autoglm_core::ownership::{owner, worker_resource};
-use autoglm_core::{OrderId, WorkerId};
+use autoglm_core::{OrderId, Worker, WorkerId};
 use autoglm_storage::{Db, StorageError};
 use ractor::message::{BoxedDowncastErr, SerializedMessage};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -121,6 +121,10 @@ pub struct Cluster {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
+/// Longest list of children per supervisor a member sends for the cluster-wide
+/// actor tree (one cluster frame must stay well under ractor_cluster's limit).
+const MAX_REMOTE_CHILDREN: usize = 2_000;
+
 struct Inner {
     cfg: ClusterConfig,
     name: String,
@@ -221,15 +225,29 @@ impl Cluster {
             let every = Duration::from_millis(inner.cfg.membership.heartbeat_interval_ms);
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let stall = Duration::from_millis(inner.cfg.membership.down_after_ms / 2);
+            let mut last = tokio::time::Instant::now();
             while !inner.leaving.load(Ordering::Relaxed) {
                 tick.tick().await;
+                let gap = last.elapsed();
+                last = tokio::time::Instant::now();
                 inner.beat();
-                let changes = inner.members.lock().unwrap_or_else(|e| e.into_inner()).sweep(now_ms());
+                let changes = {
+                    let mut members = inner.members.lock().unwrap_or_else(|e| e.into_inner());
+                    if gap >= stall {
+                        // This node was not running (paused, starved): the others'
+                        // heartbeats may be waiting in its mailbox. Not a reason to
+                        // declare them all down.
+                        tracing::warn!(?gap, "this node stalled; members get a fresh down-after period");
+                        members.forgive(now_ms());
+                    }
+                    members.sweep(now_ms())
+                };
                 inner.log_changes(&changes);
                 for change in changes {
-                    if let Change::Down { name, node_id } = change {
+                    if let Change::Down { name, .. } = change {
                         let inner = inner.clone();
-                        tokio::spawn(async move { inner.adopt_orders_of(node_id).await });
+                        tokio::spawn(async move { inner.adopt_orphans().await });
                         // Its session may look alive (a partition leaves TCP
                         // retransmitting for minutes): close it, so that the seed
                         // loop dials a fresh one that works as soon as it can.
@@ -304,20 +322,39 @@ impl Cluster {
             return;
         }
         self.inner.beat();
+        // The ownership loop first: nothing may take a lease after this point.
+        let loops: Vec<_> = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+        for t in loops {
+            t.abort();
+            let _ = t.await;
+        }
         let owned = std::mem::take(&mut *self.inner.owned.lock().unwrap_or_else(|e| e.into_inner()));
         let me = self.inner.name.clone();
-        for (worker, token) in &owned {
+        for worker in owned.keys() {
             self.inner.engine.stop_worker(worker).await;
-            if let Err(e) = self.inner.db.release_lease(&worker_resource(worker), &me, *token).await {
-                tracing::warn!(%worker, error = %e, "could not release the worker's lease; it lapses instead");
+        }
+        // Every worker lease held in this node's name, also one an interrupted
+        // round took without starting its actor.
+        let limit = Duration::from_millis(self.inner.cfg.ownership.lease_ttl_ms / 2);
+        let held = bounded(limit, "listing leases", self.inner.db.leases_of(&me, now_ms())).await.unwrap_or_default();
+        let mut released = 0;
+        for lease in held.iter().filter(|l| l.resource.starts_with("worker/")) {
+            match bounded(
+                limit,
+                "releasing a lease",
+                self.inner.db.release_lease(&lease.resource, &me, lease.fencing_token),
+            )
+            .await
+            {
+                Ok(_) => released += 1,
+                Err(e) => {
+                    tracing::warn!(resource = %lease.resource, error = %e, "could not release a lease; it lapses instead")
+                }
             }
         }
-        tracing::info!(node = %me, workers = owned.len(), "left the cluster; workers handed over");
+        tracing::info!(node = %me, workers = owned.len(), released, "left the cluster; workers handed over");
         // A last heartbeat with `leaving` after the workers are released.
         self.inner.beat();
-        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
-            t.abort();
-        }
         ractor::pg::leave_scoped(self.inner.scope.clone(), MEMBERS_GROUP.into(), vec![self.member.get_cell()]);
         self.member.stop(None);
         self.server.stop(None);
@@ -383,22 +420,6 @@ impl Inner {
         live
     }
 
-    /// Adopts the live orders made by node `node_id` that rendezvous hashing
-    /// gives to this node.
-    async fn adopt_orders_of(&self, node_id: u16) {
-        if node_id == self.local.node_id {
-            return;
-        }
-        let orders = match self.engine.live_orders_of_node(node_id).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(node_id, error = %e, "could not list the lost member's orders");
-                return;
-            }
-        };
-        self.adopt(orders).await;
-    }
-
     async fn adopt(&self, orders: Vec<OrderId>) {
         let live = self.live();
         let mut adopted = 0u64;
@@ -417,7 +438,10 @@ impl Inner {
         }
     }
 
-    /// Adopts live orders made by nodes that are not up (nor this node).
+    /// Adopts live orders made by nodes that are not up (nor this node) and
+    /// that rendezvous hashing over the live members gives to this one: on
+    /// every member going down (so an order adopted by a member that died in
+    /// turn is found again) and once after start.
     async fn adopt_orphans(&self) {
         let up: HashSet<u16> = {
             let members = self.members.lock().unwrap_or_else(|e| e.into_inner());
@@ -446,11 +470,18 @@ impl Inner {
     }
 
     fn actors(&self) -> serde_json::Value {
-        serde_json::json!({
-            "node": self.name,
-            "counts": self.engine.actor_counts(),
-            "tree": self.engine.actors(),
-        })
+        let mut tree = serde_json::to_value(self.engine.actors()).unwrap_or_default();
+        if let Some(roots) = tree.as_array_mut() {
+            for root in roots {
+                let Some(children) = root.get_mut("children").and_then(|c| c.as_array_mut()) else { continue };
+                if children.len() > MAX_REMOTE_CHILDREN {
+                    let cut = children.len() - MAX_REMOTE_CHILDREN;
+                    children.truncate(MAX_REMOTE_CHILDREN);
+                    root["children_truncated"] = serde_json::json!(cut);
+                }
+            }
+        }
+        serde_json::json!({ "node": self.name, "counts": self.engine.actor_counts(), "tree": tree })
     }
 
     fn view(&self) -> ClusterView {
@@ -494,16 +525,28 @@ impl Inner {
 /// Worker ownership on this node: which leases it holds and what to do next.
 struct Ownership {
     workers: Vec<WorkerId>,
+    profiles: HashMap<WorkerId, Worker>,
     listed_at: Option<tokio::time::Instant>,
     renewed_at: Option<tokio::time::Instant>,
     last_renewal_ok: tokio::time::Instant,
     retry_at: HashMap<WorkerId, tokio::time::Instant>,
 }
 
+/// `fut`, or a query error once `limit` passed: a hanging database (a
+/// partition) must not hold the ownership loop.
+async fn bounded<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, StorageError>>,
+) -> Result<T, StorageError> {
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| Err(StorageError::Query(format!("{what} timed out"))))
+}
+
 impl Ownership {
     fn new() -> Self {
         Self {
             workers: Vec::new(),
+            profiles: HashMap::new(),
             listed_at: None,
             renewed_at: None,
             last_renewal_ok: tokio::time::Instant::now(),
@@ -512,18 +555,16 @@ impl Ownership {
     }
 
     async fn reconcile(&mut self, inner: &Inner) {
-        let now = tokio::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let ttl = Duration::from_millis(inner.cfg.ownership.lease_ttl_ms);
-        if self.listed_at.is_none_or(|t| now.duration_since(t) >= WORKER_LIST_EVERY) {
-            match inner.db.list_workers().await {
-                Ok(list) => {
-                    self.workers = list.into_iter().filter(|w| w.active).map(|w| w.id).collect();
-                    self.listed_at = Some(now);
-                }
+        let limit = ttl / 2;
+        self.renew(inner, started, ttl).await;
+        if self.listed_at.is_none_or(|t| started.duration_since(t) >= WORKER_LIST_EVERY) {
+            match bounded(limit, "listing workers", inner.db.list_workers()).await {
+                Ok(list) => self.refresh(inner, list, started),
                 Err(e) => tracing::warn!(error = %e, "could not list workers; ownership uses the last list"),
             }
         }
-        self.renew(inner, now, ttl).await;
         let live = inner.live();
         let me = inner.name.as_str();
         let active: HashSet<&WorkerId> = self.workers.iter().collect();
@@ -539,39 +580,57 @@ impl Ownership {
         for (worker, token) in leaving {
             inner.engine.stop_worker(&worker).await;
             inner.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&worker);
-            if let Err(e) = inner.db.release_lease(&worker_resource(&worker), me, token).await {
+            let resource = worker_resource(&worker);
+            let released = bounded(limit, "releasing a lease", inner.db.release_lease(&resource, me, token));
+            if let Err(e) = released.await {
                 tracing::warn!(%worker, error = %e, "could not release a handed-over worker's lease; it lapses");
             }
             tracing::debug!(%worker, "worker handed over");
         }
-        // Take what is this node's now.
+        // Take what is this node's now, within a third of the TTL per round so
+        // that a big takeover never delays the renewal of what it already holds.
         let retry = Duration::from_millis(inner.cfg.membership.heartbeat_interval_ms * 2);
         let wanted: Vec<WorkerId> = {
             let owned = inner.owned.lock().unwrap_or_else(|e| e.into_inner());
             self.workers
                 .iter()
                 .filter(|w| !owned.contains_key(*w) && owner(w.as_str(), &live) == Some(me))
-                .filter(|w| self.retry_at.get(*w).is_none_or(|t| now >= *t))
+                .filter(|w| self.retry_at.get(*w).is_none_or(|t| started >= *t))
                 .cloned()
                 .collect()
         };
         for worker in wanted {
+            if started.elapsed() >= ttl / 3 || inner.leaving.load(Ordering::Relaxed) {
+                break;
+            }
+            let now = tokio::time::Instant::now();
             let resource = worker_resource(&worker);
             let attempt = inner.db.acquire_lease(&resource, me, ttl.as_millis() as i64, now_ms());
-            let attempt = tokio::time::timeout(ttl / 2, attempt).await;
-            match attempt.unwrap_or_else(|_| Err(StorageError::Query("taking the lease timed out".into()))) {
+            match bounded(limit, "taking a lease", attempt).await {
                 Ok(Some(lease)) => {
                     self.retry_at.remove(&worker);
-                    match inner.engine.run_worker(&worker, lease.fencing_token).await {
-                        Ok(()) => {
+                    let started_actor =
+                        tokio::time::timeout(limit, inner.engine.run_worker(&worker, lease.fencing_token));
+                    match started_actor.await {
+                        Ok(Ok(())) => {
                             inner.owned.lock().unwrap_or_else(|e| e.into_inner()).insert(worker, lease.fencing_token);
                             if lease.fencing_token > 1 {
                                 inner.stats.lock().unwrap_or_else(|e| e.into_inner()).workers += 1;
                             }
                         }
-                        Err(e) => {
-                            tracing::warn!(%worker, error = %e, "could not start a leased worker; releasing");
-                            let _ = inner.db.release_lease(&resource, me, lease.fencing_token).await;
+                        failed => {
+                            let why = match failed {
+                                Ok(Err(e)) => e.to_string(),
+                                _ => "timed out".into(),
+                            };
+                            tracing::warn!(%worker, error = %why, "could not start a leased worker; releasing");
+                            inner.engine.stop_worker(&worker).await;
+                            let _ = bounded(
+                                limit,
+                                "releasing a lease",
+                                inner.db.release_lease(&resource, me, lease.fencing_token),
+                            )
+                            .await;
                             self.retry_at.insert(worker, now + retry);
                         }
                     }
@@ -589,34 +648,50 @@ impl Ownership {
         self.retry_at.retain(|w, _| active.contains(w));
     }
 
+    /// Takes a fresh worker list; running actors whose profile changed (on
+    /// any node: skills, area, hours, rating) get the new one.
+    fn refresh(&mut self, inner: &Inner, list: Vec<Worker>, now: tokio::time::Instant) {
+        let owned: HashSet<WorkerId> = inner.owned.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let mut profiles = HashMap::with_capacity(list.len());
+        for w in list {
+            if owned.contains(&w.id) && self.profiles.get(&w.id).is_some_and(|old| *old != w) && w.active {
+                inner.engine.shared().update_worker_actor(w.clone());
+            }
+            profiles.insert(w.id.clone(), w);
+        }
+        self.workers = profiles.values().filter(|w| w.active).map(|w| w.id.clone()).collect();
+        self.workers.sort();
+        self.profiles = profiles;
+        self.listed_at = Some(now);
+    }
+
     /// Renews every lease this node holds, a third of the TTL apart; stops
     /// the actors of leases it lost, and all of them when renewal kept failing
-    /// for a whole TTL (someone else may hold them by now).
+    /// for a whole TTL (someone else may hold them by now). A lease renewed
+    /// here but not run here (a release that failed, an acquire that timed out
+    /// yet committed) is released, so it never stays stranded.
     async fn renew(&mut self, inner: &Inner, now: tokio::time::Instant, ttl: Duration) {
         if self.renewed_at.is_some_and(|t| now.duration_since(t) < ttl / 3) {
             return;
         }
-        if inner.owned.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-            self.renewed_at = Some(now);
-            self.last_renewal_ok = now;
-            return;
-        }
         self.renewed_at = Some(now);
         let me = inner.name.as_str();
-        // Bounded: a database that hangs (a partition) counts as failing.
-        let renewal =
-            tokio::time::timeout(ttl / 2, inner.db.renew_leases_of(me, "worker/", ttl.as_millis() as i64, now_ms()));
-        let renewed = renewal.await.unwrap_or_else(|_| Err(StorageError::Query("lease renewal timed out".into())));
-        let lost: Vec<WorkerId> = match renewed {
+        let renewed = bounded(
+            ttl / 2,
+            "lease renewal",
+            inner.db.renew_leases_of(me, "worker/", ttl.as_millis() as i64, now_ms()),
+        )
+        .await;
+        let (lost, stranded): (Vec<WorkerId>, Vec<(String, i64)>) = match renewed {
             Ok(held) => {
                 self.last_renewal_ok = now;
                 let held: HashMap<String, i64> = held.into_iter().map(|l| (l.resource, l.fencing_token)).collect();
                 let owned = inner.owned.lock().unwrap_or_else(|e| e.into_inner());
-                owned
-                    .iter()
-                    .filter(|(w, t)| held.get(&worker_resource(w)) != Some(*t))
-                    .map(|(w, _)| w.clone())
-                    .collect()
+                let lost =
+                    owned.iter().filter(|(w, t)| held.get(&worker_resource(w)) != Some(*t)).map(|(w, _)| w.clone());
+                let mine: HashSet<String> = owned.keys().map(worker_resource).collect();
+                let stranded = held.iter().filter(|(r, _)| !mine.contains(*r)).map(|(r, t)| (r.clone(), *t));
+                (lost.collect(), stranded.collect())
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not renew worker leases");
@@ -624,13 +699,17 @@ impl Ownership {
                     return;
                 }
                 tracing::error!("worker leases not renewed for a whole TTL; stopping this node's workers");
-                inner.owned.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+                (inner.owned.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect(), Vec::new())
             }
         };
         for worker in lost {
             tracing::warn!(%worker, "worker lease lost; stopping its actor here");
             inner.engine.stop_worker(&worker).await;
             inner.owned.lock().unwrap_or_else(|e| e.into_inner()).remove(&worker);
+        }
+        for (resource, token) in stranded {
+            tracing::info!(%resource, "releasing a lease held here without its actor");
+            let _ = bounded(ttl / 2, "releasing a lease", inner.db.release_lease(&resource, me, token)).await;
         }
     }
 }
@@ -785,9 +864,9 @@ impl Actor for MemberActor {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             MemberMsg::Beat(beat) => {
-                if let Some(node_id) = inner.observe_change(*beat) {
+                if inner.observe_change(*beat).is_some() {
                     let inner = inner.clone();
-                    tokio::spawn(async move { inner.adopt_orders_of(node_id).await });
+                    tokio::spawn(async move { inner.adopt_orphans().await });
                 }
             }
             MemberMsg::Actors(reply) => {

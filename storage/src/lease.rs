@@ -101,6 +101,11 @@ impl Db {
                         .exec(tx)
                         .await?;
                     if taken.rows_affected == 0 {
+                        // Held by someone else: no INSERT (a failing one is logged
+                        // as an error by PostgreSQL, once per attempt).
+                        if leases::Entity::find_by_id(resource.clone()).one(tx).await?.is_some() {
+                            return Ok(None);
+                        }
                         let row = leases::ActiveModel {
                             resource: Set(resource.clone()),
                             owner: Set(owner.clone()),
