@@ -13,7 +13,6 @@ use futures::StreamExt;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,21 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const COOKIE: &str = "cluster-test-cookie-0123456789abcdef";
-
-/// A child process killed when dropped (even when the test fails).
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// One node's ports and files.
 struct Spec {
@@ -162,6 +146,60 @@ fn owned(views: &[Value]) -> u64 {
     views.iter().map(|v| v["workers_owned"].as_u64().unwrap_or(0)).sum()
 }
 
+/// A running test cluster: its nodes, their processes and admin clients.
+struct TestCluster {
+    specs: Vec<Spec>,
+    procs: Vec<Option<Reaped>>,
+    admins: Vec<Client>,
+    admin_token: String,
+}
+
+/// Starts `n` members on loopback (the first seeds a demo city of `workers`)
+/// with leases of `lease_ms`, and waits until all are up and every worker is
+/// owned, each member holding some.
+async fn start_cluster(dir: &Path, db_url: &str, redis: &str, n: u16, workers: u64, lease_ms: u64) -> TestCluster {
+    let specs: Vec<Spec> = (1..=n)
+        .map(|i| Spec { name: format!("node-{i}"), node_id: i, http: free_port(), cluster: free_port() })
+        .collect();
+    let seeds: Vec<u16> = specs.iter().map(|s| s.cluster).collect();
+    let mut procs = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let demo = (i == 0).then_some(workers as usize);
+        procs.push(Some(spawn_with_lease(dir, spec, db_url, redis, &seeds, COOKIE, demo, lease_ms)));
+        ready(&spec.url()).await;
+    }
+    let admin_token = token(dir, "admin", "ops");
+    let admins: Vec<Client> = specs.iter().map(|s| Client::new(&s.url(), Some(admin_token.clone()))).collect();
+    let took = settle(&admins, 30, "every member up, every worker owned once", |v| {
+        v.iter().all(|x| x["up"] == u64::from(n))
+            && owned(v) == workers
+            && v.iter().all(|x| x["workers_owned"].as_u64() > Some(0))
+    })
+    .await;
+    eprintln!("cluster of {n} formed and workers placed in {took:?} after the last node was ready");
+    TestCluster { specs, procs, admins, admin_token }
+}
+
+/// Every request of `results` made an order, each a different one.
+fn assert_each_made_one_order(results: &[(usize, Result<Value, String>)]) {
+    let mut ids = BTreeSet::new();
+    for (n, r) in results {
+        let order = r.as_ref().unwrap_or_else(|e| panic!("order {n} failed on every edge: {e}"));
+        ids.insert(order["id"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(ids.len(), results.len(), "every request made exactly one order");
+}
+
+/// Once nothing negotiates any more: no double booking, no order holding a
+/// worker without its reservation, and exactly `total` orders in the database.
+async fn assert_settled(admin: &Client, total: u64) {
+    let inv = wait_for(admin, "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
+    assert_eq!(inv["double_bookings"], 0, "{inv}");
+    assert_eq!(inv["holding_without_reservation"], 0, "{inv}");
+    let n: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+    assert_eq!(n, total, "nothing lost, nothing extra: {inv}");
+}
+
 /// Places one order, trying the next edge when one is down (a load
 /// balancer's retry); the idempotency key keeps it one order.
 async fn place(edges: &[Client], first: usize, n: usize) -> Result<Value, String> {
@@ -186,27 +224,10 @@ async fn three_nodes_negotiate_across_nodes_and_survive_kill_9() {
     let Some(redis) = autoglm_storage::testing::test_redis_url().await else { return };
     let dir = data_dir("cluster");
     const WORKERS: u64 = 60;
-    let specs: Vec<Spec> = (1..=3)
-        .map(|i| Spec { name: format!("node-{i}"), node_id: i, http: free_port(), cluster: free_port() })
-        .collect();
-    let seeds: Vec<u16> = specs.iter().map(|s| s.cluster).collect();
-    // The first node seeds the demo city; the others join it.
-    let mut procs: Vec<Option<Reaped>> = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        procs.push(Some(spawn(&dir, spec, &db_url, &redis, &seeds, COOKIE, (i == 0).then_some(WORKERS as usize))));
-        ready(&spec.url()).await;
-    }
-    let admin_token = token(&dir, "admin", "ops");
-    let admins: Vec<Client> = specs.iter().map(|s| Client::new(&s.url(), Some(admin_token.clone()))).collect();
-
-    // Joined: each sees three members up, and the workers are split between them.
-    let took = settle(&admins, 30, "3 members up, every worker owned once", |views| {
-        views.iter().all(|v| v["up"] == 3)
-            && owned(views) == WORKERS
-            && views.iter().all(|v| v["workers_owned"].as_u64().unwrap_or(0) > 0)
-    })
-    .await;
-    eprintln!("cluster formed and workers placed in {took:?}");
+    // The first node seeds the demo city; the others join it. Joined: each sees
+    // three members up, and the workers are split between them.
+    let TestCluster { specs, mut procs, admins, admin_token } =
+        start_cluster(&dir, &db_url, &redis, 3, WORKERS, 1000).await;
     let per_node: Vec<u64> = futures::future::join_all(admins.iter().map(view))
         .await
         .iter()
@@ -331,21 +352,11 @@ async fn three_nodes_negotiate_across_nodes_and_survive_kill_9() {
     eprintln!("kill -9 → all of node-3's workers serving on the survivors: {takeover:?}");
     assert!(takeover < Duration::from_secs(5), "takeover took {takeover:?}");
 
-    let mut ids = BTreeSet::new();
-    for (n, r) in &results {
-        let order = r.as_ref().unwrap_or_else(|e| panic!("order {n} failed on every edge: {e}"));
-        ids.insert(order["id"].as_str().unwrap_or_default().to_string());
-    }
-    assert_eq!(ids.len(), ORDERS, "every request made exactly one order");
+    assert_each_made_one_order(&results);
 
     // Nothing lost, nothing double-booked, nothing left negotiating (node-3's
     // in-flight orders were adopted and settled by the survivors).
-    let inv =
-        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
-    assert_eq!(inv["double_bookings"], 0, "{inv}");
-    assert_eq!(inv["holding_without_reservation"], 0, "{inv}");
-    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    assert_eq!(total, (ORDERS + 12) as u64, "nothing lost, nothing extra: {inv}");
+    assert_settled(&admins[0], (ORDERS + 12) as u64).await;
     let log = std::fs::read_to_string(dir.join("node-1.log")).unwrap_or_default();
     assert!(log.contains("member down"), "node-1 never logged node-3 going down");
 }
@@ -606,12 +617,7 @@ async fn a_partitioned_node_is_taken_over_and_rejoins_after_healing() {
         place(&customers, n % 3, 30_000 + n).await.unwrap_or_else(|e| panic!("after healing: {e}"));
         placed += 1;
     }
-    let inv =
-        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
-    assert_eq!(inv["double_bookings"], 0, "{inv}");
-    assert_eq!(inv["holding_without_reservation"], 0, "{inv}");
-    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    assert_eq!(total, placed, "nothing lost, nothing extra: {inv}");
+    assert_settled(&admins[0], placed).await;
     drop(procs);
 }
 
@@ -626,27 +632,14 @@ async fn a_paused_owner_is_fenced_off_and_rejoins() {
     let Some(redis) = autoglm_storage::testing::test_redis_url().await else { return };
     let dir = data_dir("cluster_pause");
     const WORKERS: u64 = 45;
-    let specs: Vec<Spec> = (1..=3)
-        .map(|i| Spec { name: format!("node-{i}"), node_id: i, http: free_port(), cluster: free_port() })
-        .collect();
-    let seeds: Vec<u16> = specs.iter().map(|s| s.cluster).collect();
-    let mut procs = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        procs.push(spawn(&dir, spec, &db_url, &redis, &seeds, COOKIE, (i == 0).then_some(WORKERS as usize)));
-        ready(&spec.url()).await;
-    }
-    let t = token(&dir, "admin", "ops");
-    let admins: Vec<Client> = specs.iter().map(|s| Client::new(&s.url(), Some(t.clone()))).collect();
-    settle(&admins, 30, "3 members up, every worker owned", |v| {
-        v.iter().all(|x| x["up"] == 3) && owned(v) == WORKERS && v.iter().all(|x| x["workers_owned"].as_u64() > Some(0))
-    })
-    .await;
+    let TestCluster { specs, procs, admins, .. } = start_cluster(&dir, &db_url, &redis, 3, WORKERS, 1000).await;
+    let node3 = procs[2].as_ref().map(|p| &p.0).unwrap_or_else(|| panic!("node-3 not running"));
     let db = autoglm_storage::Db::connect(&db_url, &Default::default()).await.unwrap_or_else(|e| panic!("{e}"));
     let before = db.leases_of("node-3", chrono::Utc::now().timestamp_millis()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(!before.is_empty());
 
     // node-3 freezes (SIGSTOP: a long GC pause, a stalled VM): the others take its workers over.
-    signal(&procs[2].0, "-STOP");
+    signal(node3, "-STOP");
     let took = settle(&admins[..2], 30, "the others own every worker", |v| {
         v.iter().all(|x| x["up"] == 2) && owned(v) == WORKERS
     })
@@ -661,7 +654,7 @@ async fn a_paused_owner_is_fenced_off_and_rejoins() {
 
     // It wakes up still running its old worker actors with stale tokens; orders
     // sent to it right away are placed, but never on a stale lease.
-    signal(&procs[2].0, "-CONT");
+    signal(node3, "-CONT");
     let customer = Client::new(&specs[2].url(), Some(token(&dir, "customer", "CZ1")));
     let mut placed = 0u64;
     for n in 0..20 {
@@ -673,12 +666,7 @@ async fn a_paused_owner_is_fenced_off_and_rejoins() {
         v.iter().all(|x| x["up"] == 3) && owned(v) == WORKERS && v[2]["workers_owned"].as_u64() > Some(0)
     })
     .await;
-    let inv =
-        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
-    assert_eq!(inv["double_bookings"], 0, "{inv}");
-    assert_eq!(inv["holding_without_reservation"], 0, "{inv}");
-    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    assert_eq!(total, placed, "{inv}");
+    assert_settled(&admins[0], placed).await;
     let log = std::fs::read_to_string(dir.join("node-3.log")).unwrap_or_default();
     assert!(log.contains("worker lease lost"), "node-3 never noticed it lost its leases");
 }
@@ -691,22 +679,7 @@ async fn sigterm_hands_a_members_workers_over_at_once_under_load() {
     const WORKERS: u64 = 40;
     // Leases of 10 s: workers serving elsewhere within 3 s can only be a handover.
     const LEASE_MS: u64 = 10_000;
-    let specs: Vec<Spec> = (1..=2)
-        .map(|i| Spec { name: format!("node-{i}"), node_id: i, http: free_port(), cluster: free_port() })
-        .collect();
-    let seeds: Vec<u16> = specs.iter().map(|s| s.cluster).collect();
-    let mut procs = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        let demo = (i == 0).then_some(WORKERS as usize);
-        procs.push(spawn_with_lease(&dir, spec, &db_url, &redis, &seeds, COOKIE, demo, LEASE_MS));
-        ready(&spec.url()).await;
-    }
-    let t = token(&dir, "admin", "ops");
-    let admins: Vec<Client> = specs.iter().map(|s| Client::new(&s.url(), Some(t.clone()))).collect();
-    settle(&admins, 30, "2 members up, workers split", |v| {
-        v.iter().all(|x| x["up"] == 2) && owned(v) == WORKERS && v.iter().all(|x| x["workers_owned"].as_u64() > Some(0))
-    })
-    .await;
+    let TestCluster { mut procs, admins, .. } = start_cluster(&dir, &db_url, &redis, 2, WORKERS, LEASE_MS).await;
     let ct = token(&dir, "customer", "CD1");
     let customers: Vec<Client> = admins.iter().map(|a| a.with_token(ct.clone())).collect();
 
@@ -715,7 +688,7 @@ async fn sigterm_hands_a_members_workers_over_at_once_under_load() {
     let answered = Arc::new(AtomicUsize::new(0));
     let stopper = {
         let answered = answered.clone();
-        let mut node2 = procs.pop();
+        let mut node2 = procs.pop().flatten();
         let first = admins[..1].to_vec();
         tokio::spawn(async move {
             for _ in 0..4000 {
@@ -753,17 +726,8 @@ async fn sigterm_hands_a_members_workers_over_at_once_under_load() {
     eprintln!("SIGTERM → node-2's workers serving on node-1: {handed:?}");
     assert!(handed < Duration::from_secs(3), "workers waited for their leases to lapse: {handed:?}");
     assert!(status.is_some_and(|s| s.success()), "node-2 did not exit 0 after SIGTERM: {status:?}");
-    let mut ids = BTreeSet::new();
-    for (n, r) in &results {
-        let order = r.as_ref().unwrap_or_else(|e| panic!("order {n}: {e}"));
-        ids.insert(order["id"].as_str().unwrap_or_default().to_string());
-    }
-    assert_eq!(ids.len(), ORDERS, "every request made exactly one order");
-    let inv =
-        wait_for(&admins[0], "/ops/invariants", |v| v["by_state"]["negotiating"].as_u64().unwrap_or(0) == 0).await;
-    assert_eq!(inv["double_bookings"], 0, "{inv}");
-    let total: u64 = inv["by_state"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    assert_eq!(total, ORDERS as u64, "{inv}");
+    assert_each_made_one_order(&results);
+    assert_settled(&admins[0], ORDERS as u64).await;
     let log = std::fs::read_to_string(dir.join("node-2.log")).unwrap_or_default();
     assert!(log.contains("left the cluster; workers handed over"), "node-2 did not hand over");
 }

@@ -9,25 +9,9 @@ use common::*;
 use futures::StreamExt;
 use hyper::{Method, StatusCode};
 use serde_json::json;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// A child process killed when dropped (even when the test fails).
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn nginx() -> Option<PathBuf> {
     let path = PathBuf::from(std::env::var("AUTOGLM_NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into()));

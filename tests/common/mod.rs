@@ -8,6 +8,22 @@ use autoglm_core::auth::Role;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A child process killed when dropped (even when the test fails).
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on loopback (bound once, then released for the caller).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A fresh data dir under the system temp dir.
 pub fn data_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(autoglm_storage::testing::unique(&format!("autoglm_e2e_{tag}_")));
