@@ -377,8 +377,18 @@ async fn a_node_with_the_wrong_cookie_is_refused_and_gets_nothing() {
     let (ca, cb) = (Client::new(&a.url(), Some(t.clone())), Client::new(&b.url(), Some(t)));
     // node-a owns every worker alone; node-b never joins, so it owns none.
     settle(std::slice::from_ref(&ca), 20, "node-a owns all 12 workers", |v| v[0]["workers_owned"] == 12).await;
-    // Give b a few seconds of retrying (it redials its seed every second).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // b dials a (and a dials b) every second; wait (bounded) until a has
+    // refused b twice, then look at what each side got.
+    let log_a = dir.join("node-a.log");
+    let refusals =
+        || std::fs::read_to_string(&log_a).unwrap_or_default().matches("refused before authentication").count();
+    for _ in 0..400 {
+        if refusals() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(refusals() >= 2, "node-a did not log refusing node-b");
     for (c, other) in [(&ca, "node-b"), (&cb, "node-a")] {
         let v = view(c).await;
         assert_eq!(v["up"], 1, "{v}");
@@ -388,8 +398,6 @@ async fn a_node_with_the_wrong_cookie_is_refused_and_gets_nothing() {
     }
     assert_eq!(view(&cb).await["workers_owned"], 0);
     assert_eq!(view(&ca).await["workers_owned"], 12);
-    let log = std::fs::read_to_string(dir.join("node-a.log")).unwrap_or_default();
-    assert!(log.contains("refused before authentication"), "node-a did not log the refusal:\n{log}");
 }
 
 /// A network namespace with a veth pair to the host, removed on drop.

@@ -232,14 +232,6 @@ impl Engine {
         self.order_actor(id).await.map(|_| ())
     }
 
-    /// Live orders (negotiating or awaiting payment) whose ids were made by
-    /// the node with number `node_id`.
-    pub async fn live_orders_of_node(&self, node_id: u16) -> Result<Vec<OrderId>, EngineError> {
-        let mut ids = self.live_order_ids().await?;
-        ids.retain(|id| IdGen::node_of(id.as_str()) == Some(node_id));
-        Ok(ids)
-    }
-
     /// Every live order (negotiating or awaiting payment) in the database.
     pub async fn live_order_ids(&self) -> Result<Vec<OrderId>, EngineError> {
         let live = self.shared.db.orders_in_states(&[OrderState::Negotiating, OrderState::AwaitingPayment]).await?;

@@ -372,14 +372,15 @@ impl Drop for Cluster {
 }
 
 impl Inner {
-    fn heartbeat(&self) -> Heartbeat {
+    /// What this node says about itself, as heartbeat number `seq`.
+    fn heartbeat(&self, seq: u64) -> Heartbeat {
         Heartbeat {
             name: self.name.clone(),
             node_id: self.local.node_id,
             incarnation: self.incarnation,
             http: self.local.http.clone(),
             cluster_addr: self.cfg.node.advertise.clone().unwrap_or_else(|| self.cfg.node.listen.clone()),
-            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            seq,
             actors: self.engine.actor_counts().into_iter().collect(),
             workers: self.owned.lock().unwrap_or_else(|e| e.into_inner()).len(),
             leaving: self.leaving.load(Ordering::Relaxed),
@@ -388,7 +389,7 @@ impl Inner {
 
     /// Sends this node's heartbeat to every other member's member actor.
     fn beat(&self) {
-        let beat = self.heartbeat();
+        let beat = self.heartbeat(self.seq.fetch_add(1, Ordering::Relaxed) + 1);
         for cell in ractor::pg::get_scoped_members(&self.scope, &MEMBERS_GROUP.to_string()) {
             if cell.get_id().is_local() {
                 continue;
@@ -486,7 +487,8 @@ impl Inner {
 
     fn view(&self) -> ClusterView {
         let now = now_ms();
-        let me = self.heartbeat();
+        // Looking is not a heartbeat: the sequence number is not advanced.
+        let me = self.heartbeat(self.seq.load(Ordering::Relaxed));
         let mut members = vec![MemberView {
             name: me.name.clone(),
             node_id: me.node_id,
@@ -864,7 +866,7 @@ impl Actor for MemberActor {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             MemberMsg::Beat(beat) => {
-                if inner.observe_change(*beat).is_some() {
+                if inner.observe_change(*beat) {
                     let inner = inner.clone();
                     tokio::spawn(async move { inner.adopt_orphans().await });
                 }
@@ -878,20 +880,18 @@ impl Actor for MemberActor {
 }
 
 impl Inner {
-    /// Records a heartbeat; the `node_id` of a member that just said it is leaving.
-    fn observe_change(&self, beat: Heartbeat) -> Option<u16> {
+    /// Records a heartbeat; true when its sender just said it is leaving
+    /// (its live orders need a home now).
+    fn observe_change(&self, beat: Heartbeat) -> bool {
         if beat.name == self.name {
             if beat.incarnation != self.incarnation {
                 tracing::error!(node = %beat.name, "another node uses this node's name; names must be unique");
             }
-            return None;
+            return false;
         }
         let change = self.members.lock().unwrap_or_else(|e| e.into_inner()).observe(beat, now_ms());
-        let change = change?;
+        let Some(change) = change else { return false };
         self.log_changes(std::slice::from_ref(&change));
-        match change {
-            Change::Down { node_id, .. } => Some(node_id),
-            Change::Up(_) => None,
-        }
+        matches!(change, Change::Down { .. })
     }
 }
