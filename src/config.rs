@@ -222,6 +222,9 @@ pub struct WriterSection {
     pub max_wait_us: u64,
     /// Changes queued before submitters wait.
     pub queue: usize,
+    /// Batches committed at once, each on its own connection (PostgreSQL
+    /// and MariaDB; SQLite always uses one).
+    pub lanes: usize,
 }
 
 /// `[auth]`.
@@ -275,7 +278,7 @@ impl Default for CacheSection {
 
 impl Default for WriterSection {
     fn default() -> Self {
-        Self { max_batch: 256, max_wait_us: 1000, queue: 16_384 }
+        Self { max_batch: 256, max_wait_us: 1000, queue: 16_384, lanes: 4 }
     }
 }
 

@@ -168,6 +168,7 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
             max_batch: cfg.writer.max_batch.max(1),
             max_wait: Duration::from_micros(cfg.writer.max_wait_us),
             queue: cfg.writer.queue.max(16),
+            lanes: cfg.writer.lanes.max(1),
         },
     );
     let sandbox = Arc::new(SandboxGateway::new(callback_secret));

@@ -11,10 +11,12 @@ use crate::error::{is_transient, is_unique_violation, StorageError, WriteError};
 use crate::lease::Fence;
 use crate::rows::{self, IdempotencyRow, NewEvent, PaymentRow};
 use autoglm_core::{Order, OrderId, Slot, SlotRange, Worker, WorkerId};
-use sea_orm::sea_query::OnConflict;
+use crate::bulk::{self, Conflict, CHUNK};
+use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -139,9 +141,6 @@ impl Failure {
     }
 }
 
-/// Rows per multi-row INSERT: well under every backend's bound-parameter limit.
-const CHUNK: usize = 500;
-
 /// Writes one change on `c` (a transaction or savepoint), statement by statement.
 pub(crate) async fn apply_one<C: ConnectionTrait>(c: &C, ch: &OrderChange) -> Result<(), Failure> {
     let order = &ch.order;
@@ -215,29 +214,24 @@ pub(crate) fn mergeable(changes: &[&OrderChange]) -> bool {
     changes.iter().all(|c| seen.insert(c.order.id.as_str()))
 }
 
-/// Writes a batch of changes to distinct orders with one multi-row statement
-/// per table (one UPDATE per updated order). Any failure fails the batch: the
-/// caller rolls back and retries change by change to tell who failed.
+/// Writes a batch of changes to distinct orders with a few multi-row
+/// statements per table, whatever the batch size (updated orders: one
+/// version check and one upsert per `CHUNK`). Any failure fails the batch:
+/// the caller rolls back and retries change by change to tell who failed.
 pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderChange]) -> Result<(), DbErr> {
     let corrupt = |e: StorageError| DbErr::Custom(e.to_string());
     let mut inserts = Vec::new();
+    let mut updates = Vec::new();
     for ch in changes {
         match ch.expected_version {
             None => inserts.push(rows::order_row(&ch.order, true).map_err(corrupt)?),
-            Some(v) => {
-                let done = orders::Entity::update_many()
-                    .set(rows::order_row(&ch.order, false).map_err(corrupt)?)
-                    .filter(orders::Column::Id.eq(ch.order.id.0.clone()))
-                    .filter(orders::Column::Version.eq(v))
-                    .exec(c)
-                    .await?;
-                if done.rows_affected != 1 {
-                    return Err(DbErr::RecordNotUpdated);
-                }
-            }
+            Some(v) => updates.push((&ch.order, v)),
         }
     }
+    // New orders first: on SQLite the transaction then holds the write lock.
+    let wrote = !inserts.is_empty();
     insert_chunked(c, inserts).await?;
+    update_orders(c, &updates, wrote).await?;
     check_fences(c, changes).await?;
 
     let released: Vec<String> =
@@ -273,6 +267,61 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderCha
     Ok(())
 }
 
+/// Overwrites orders that must still be at their expected versions: the
+/// stored versions are read (and locked: `FOR UPDATE` on PostgreSQL and
+/// MariaDB, the write lock on SQLite) with one `IN` query, then every row is
+/// replaced by one multi-row upsert, `CHUNK` orders at a time. Round trips do
+/// not grow with the batch (one `UPDATE` per order made a batch of a few
+/// hundred changes take tens of milliseconds on PostgreSQL).
+async fn update_orders<C: ConnectionTrait>(c: &C, updates: &[(&Order, i64)], locked: bool) -> Result<(), DbErr> {
+    let corrupt = |e: StorageError| DbErr::Custom(e.to_string());
+    for chunk in updates.chunks(CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|(o, _)| o.id.0.clone()).collect();
+        if !locked && c.get_database_backend() == DbBackend::Sqlite {
+            // A deferred SQLite transaction that read first could not write
+            // once another connection has: take the write lock with a no-op.
+            orders::Entity::update_many()
+                .col_expr(orders::Column::Version, Expr::col(orders::Column::Version).into())
+                .filter(orders::Column::Id.eq(ids[0].clone()))
+                .exec(c)
+                .await?;
+        }
+        let stored = stored_versions(c, ids).await?;
+        if chunk.iter().any(|(o, v)| stored.get(o.id.as_str()) != Some(v)) {
+            return Err(DbErr::RecordNotUpdated);
+        }
+        let rows = chunk.iter().map(|(o, _)| rows::order_row(o, true)).collect::<Result<Vec<_>, _>>().map_err(corrupt)?;
+        let columns = ["customer_id", "worker_id", "state", "start_slot", "version", "body", "updated_at_ms"];
+        bulk::insert(c, rows, Conflict::Update { key: "id", columns: &columns }).await?;
+    }
+    Ok(())
+}
+
+/// The stored versions of the orders `ids`, their rows locked for the
+/// transaction (`FOR UPDATE`; SQLite already holds its write lock).
+async fn stored_versions<C: ConnectionTrait>(c: &C, ids: Vec<String>) -> Result<HashMap<String, i64>, DbErr> {
+    if c.get_database_backend() == DbBackend::Postgres {
+        // One statement text whatever the number of ids (see `bulk`); `= ANY
+        // (ARRAY(…))` keeps it an index scan (`IN (SELECT …)` may plan a join
+        // over the whole table).
+        let list = bulk::json_id_list(ids.iter().map(String::as_str))?;
+        let sql = r#"SELECT "id", "version" FROM "orders" WHERE "id" = ANY (ARRAY(SELECT json_array_elements_text($1::json))) FOR UPDATE"#;
+        let rows = c.query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, [list.into()])).await?;
+        return rows.iter().map(|r| Ok((r.try_get::<String>("", "id")?, r.try_get::<i64>("", "version")?))).collect();
+    }
+    Ok(orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Id)
+        .column(orders::Column::Version)
+        .filter(orders::Column::Id.is_in(ids))
+        .lock_exclusive()
+        .into_tuple::<(String, i64)>()
+        .all(c)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Checks the fences of a batch with one `IN` query per `CHUNK` leases; any
 /// that no longer holds fails the batch (the change-by-change re-run then
 /// tells which change was fenced off). Changes without a fence cost nothing.
@@ -298,19 +347,14 @@ async fn check_fences<C: ConnectionTrait>(c: &C, changes: &[&OrderChange]) -> Re
     }
 }
 
-/// Runs multi-row inserts of `rows`, `CHUNK` at a time.
-async fn insert_chunked<C, A>(c: &C, mut rows: Vec<A>) -> Result<(), DbErr>
+/// Multi-row inserts of `rows` (see [`bulk`]); a taken key fails.
+async fn insert_chunked<C, A>(c: &C, rows: Vec<A>) -> Result<(), DbErr>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
 {
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(CHUNK));
-        sea_orm::Insert::many(rows).exec_without_returning(c).await?;
-        rows = rest;
-    }
-    Ok(())
+    bulk::insert(c, rows, Conflict::Fail).await
 }
 
 /// Upserts payments; the last of a repeated id wins (PostgreSQL refuses to
@@ -324,23 +368,8 @@ async fn upsert_payments<C: ConnectionTrait>(c: &C, list: &[PaymentRow]) -> Resu
     if rows.is_empty() {
         return Ok(());
     }
-    payments::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(payments::Column::Id)
-                .update_columns([
-                    payments::Column::OrderId,
-                    payments::Column::AmountCents,
-                    payments::Column::Currency,
-                    payments::Column::State,
-                    payments::Column::ExpiresAtMs,
-                    payments::Column::UpdatedAtMs,
-                    payments::Column::PaidAtMs,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(c)
-        .await?;
-    Ok(())
+    let columns = ["order_id", "amount_cents", "currency", "state", "expires_at_ms", "updated_at_ms", "paid_at_ms"];
+    bulk::insert(c, rows, Conflict::Update { key: "id", columns: &columns }).await
 }
 
 fn reservation_rows(order: &OrderId, worker: &WorkerId, range: &SlotRange) -> Vec<reservations::ActiveModel> {

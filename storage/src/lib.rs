@@ -15,6 +15,7 @@
 //! Times are stored as epoch milliseconds and an order's full value as JSON
 //! next to its indexed columns, so that the three databases hold the same thing.
 
+mod bulk;
 pub mod cache;
 pub mod change;
 pub mod db;

@@ -2,7 +2,9 @@
 //!
 //! Callers [`submit`](Writer::submit) changes and wait; one background task
 //! takes up to `max_batch` of them (waiting at most `max_wait` for more after
-//! the first) and commits them in ONE transaction, then replies to each. A
+//! the first) and commits them in ONE transaction, then replies to each. Up
+//! to `lanes` batches are in flight at once, each on its own connection, so
+//! that one batch's round trips and commit do not hold back the next. A
 //! batch is first written plainly, its statements merged into a few multi-row
 //! ones; if anything fails it is rolled back and re-run with a savepoint per
 //! change, so that only the changes at fault get their error and the rest
@@ -15,7 +17,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 /// How the writer batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +28,17 @@ pub struct WriterConfig {
     pub max_wait: Duration,
     /// Changes queued before `submit` waits (backpressure).
     pub queue: usize,
+    /// Batches committed concurrently. Two batches never hold a change to
+    /// the same order (each submitter waits for its change before sending
+    /// the next); a lane's conflict with another (a slot both reserve) waits
+    /// for the other's commit and then fails only the change at fault. SQLite
+    /// has one writer at a time, so there [`Writer::spawn`] uses one lane.
+    pub lanes: usize,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { max_batch: 256, max_wait: Duration::from_millis(2), queue: 8192 }
+        Self { max_batch: 256, max_wait: Duration::from_millis(2), queue: 8192, lanes: 1 }
     }
 }
 
@@ -112,7 +120,18 @@ impl Writer {
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
         let counters = Arc::new(Counters::default());
         let (finished_tx, finished) = watch::channel(false);
-        let task = Task { db, cfg, rx, counters: counters.clone(), finished: finished_tx };
+        let lanes = if db.backend() == "sqlite" { 1 } else { cfg.lanes.max(1) };
+        let lane_count = u32::try_from(lanes).unwrap_or(u32::MAX);
+        let lanes = Arc::new(Semaphore::new(lane_count as usize));
+        let task = Task {
+            lane: Lane { db, counters: counters.clone() },
+            cfg,
+            rx,
+            lanes,
+            lane_count,
+            counters: counters.clone(),
+            finished: finished_tx,
+        };
         tokio::spawn(task.run());
         Writer { tx, counters, finished }
     }
@@ -161,11 +180,21 @@ impl Writer {
 }
 
 struct Task {
-    db: Db,
+    lane: Lane,
     cfg: WriterConfig,
     rx: mpsc::Receiver<Msg>,
+    /// One permit per batch in flight.
+    lanes: Arc<Semaphore>,
+    lane_count: u32,
     counters: Arc<Counters>,
     finished: watch::Sender<bool>,
+}
+
+/// What committing a batch needs; cloned into each batch's task.
+#[derive(Clone)]
+struct Lane {
+    db: Db,
+    counters: Arc<Counters>,
 }
 
 impl Task {
@@ -177,6 +206,10 @@ impl Task {
             let Some(first) = self.rx.recv().await else {
                 break;
             };
+            // A free lane first: changes keep queueing meanwhile, so batches
+            // grow with the load instead of splitting it into small ones.
+            // (The semaphore is never closed, so a permit always comes.)
+            let permit = self.lanes.clone().acquire_owned().await.ok();
             self.take(first, &mut batch, &mut stopping);
             let deadline = tokio::time::Instant::now() + self.cfg.max_wait;
             while batch.len() < max_batch {
@@ -194,10 +227,20 @@ impl Task {
                     }
                 }
             }
-            if !batch.is_empty() {
-                self.commit(std::mem::take(&mut batch)).await;
+            if batch.is_empty() {
+                continue; // a shutdown message alone
+            }
+            {
+                let lane = self.lane.clone();
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+                tokio::spawn(async move {
+                    lane.commit(full).await;
+                    drop(permit);
+                });
             }
         }
+        // Every batch in flight has replied once all permits are back.
+        let _ = self.lanes.acquire_many(self.lane_count).await;
         self.finished.send_replace(true);
         tracing::debug!(batches = self.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
     }
@@ -213,6 +256,9 @@ impl Task {
         }
     }
 
+}
+
+impl Lane {
     /// Commits one batch and replies to every change in it.
     async fn commit(&self, batch: Vec<(Box<OrderChange>, Reply)>) {
         let n = batch.len() as u64;
