@@ -72,8 +72,7 @@ where
 {
     let table = <A::Entity as Default>::default().table_name().to_string();
     // The columns the first row sets (every row of one call sets the same).
-    let columns: Vec<_> =
-        <A::Entity as EntityTrait>::Column::iter().filter(|col| rows[0].get(*col).is_set()).collect();
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter().filter(|col| rows[0].get(*col).is_set()).collect();
     let names: Vec<&str> = columns.iter().map(sea_orm::IdenStatic::as_str).collect();
     let mut json = String::with_capacity(rows.len() * 256);
     json.push('[');
@@ -93,8 +92,9 @@ where
     }
     json.push(']');
     let list = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
-    let mut sql =
-        format!("INSERT INTO \"{table}\" ({list}) SELECT {list} FROM json_populate_recordset(NULL::\"{table}\", $1::json)");
+    let mut sql = format!(
+        "INSERT INTO \"{table}\" ({list}) SELECT {list} FROM json_populate_recordset(NULL::\"{table}\", $1::json)"
+    );
     if let Conflict::Update { key, columns } = conflict {
         let set = columns.iter().map(|u| format!("\"{u}\" = EXCLUDED.\"{u}\"")).collect::<Vec<_>>().join(", ");
         let _ = write!(sql, " ON CONFLICT (\"{key}\") DO UPDATE SET {set}");

@@ -5,13 +5,13 @@
 //! [`Db::apply`] writes one change in its own transaction; the group-commit
 //! [`Writer`](crate::Writer) writes many in one, using the batch functions here.
 
+use crate::bulk::{self, Conflict, CHUNK};
 use crate::db::{now_ms, upsert_workers, Db};
 use crate::entity::{idempotency_keys, leases, order_events, orders, payments, reservations};
 use crate::error::{is_transient, is_unique_violation, StorageError, WriteError};
 use crate::lease::Fence;
 use crate::rows::{self, IdempotencyRow, NewEvent, PaymentRow};
 use autoglm_core::{Order, OrderId, Slot, SlotRange, Worker, WorkerId};
-use crate::bulk::{self, Conflict, CHUNK};
 use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
@@ -242,10 +242,22 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderCha
             .exec(c)
             .await?;
     }
-    let reserved = changes
+    // In key order, as every batch inserts them: two batches in flight at
+    // once (writer lanes) that want the same slot then queue on it instead
+    // of deadlocking over two slots taken in opposite orders.
+    let mut reserved: Vec<(&str, i64, &str)> = changes
         .iter()
-        .filter_map(|ch| ch.reserve.as_ref().map(|(w, r)| reservation_rows(&ch.order.id, w, r)))
-        .flatten()
+        .filter_map(|ch| ch.reserve.as_ref().map(|(w, r)| (ch.order.id.as_str(), w, r)))
+        .flat_map(|(order, w, r)| r.iter().map(move |s| (w.as_str(), s.0, order)))
+        .collect();
+    reserved.sort_unstable();
+    let reserved = reserved
+        .into_iter()
+        .map(|(worker, slot, order)| reservations::ActiveModel {
+            worker_id: Set(worker.to_string()),
+            slot: Set(slot),
+            order_id: Set(order.to_string()),
+        })
         .collect();
     insert_chunked(c, reserved).await?;
 
@@ -259,8 +271,9 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderCha
     let pays: Vec<PaymentRow> = changes.iter().filter_map(|ch| ch.payment.clone()).collect();
     upsert_payments(c, &pays).await?;
 
-    let keys = changes.iter().filter_map(|ch| ch.idempotency.as_ref().map(idempotency_row)).collect();
-    insert_chunked(c, keys).await?;
+    let mut keys: Vec<&IdempotencyRow> = changes.iter().filter_map(|ch| ch.idempotency.as_ref()).collect();
+    keys.sort_unstable_by(|a, b| (&a.customer_id.0, &a.key).cmp(&(&b.customer_id.0, &b.key)));
+    insert_chunked(c, keys.into_iter().map(idempotency_row).collect()).await?;
 
     let workers: Vec<Worker> = changes.iter().filter_map(|ch| ch.worker_update.clone()).collect();
     upsert_workers(c, &workers, now_ms()).await.map_err(|e| DbErr::Custom(e.to_string()))?;
@@ -290,7 +303,8 @@ async fn update_orders<C: ConnectionTrait>(c: &C, updates: &[(&Order, i64)], loc
         if chunk.iter().any(|(o, v)| stored.get(o.id.as_str()) != Some(v)) {
             return Err(DbErr::RecordNotUpdated);
         }
-        let rows = chunk.iter().map(|(o, _)| rows::order_row(o, true)).collect::<Result<Vec<_>, _>>().map_err(corrupt)?;
+        let rows =
+            chunk.iter().map(|(o, _)| rows::order_row(o, true)).collect::<Result<Vec<_>, _>>().map_err(corrupt)?;
         let columns = ["customer_id", "worker_id", "state", "start_slot", "version", "body", "updated_at_ms"];
         bulk::insert(c, rows, Conflict::Update { key: "id", columns: &columns }).await?;
     }

@@ -10,14 +10,14 @@
 //! change, so that only the changes at fault get their error and the rest
 //! still commit. No submitted change is dropped without a reply.
 
-use crate::change::{apply_merged, apply_one, mergeable, Failure, OrderChange, TRANSIENT_RETRIES};
+use crate::change::{apply_merged, apply_one, mergeable, Failure, OrderChange};
 use crate::db::Db;
 use crate::error::{is_transient, StorageError, WriteError};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 
 /// How the writer batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +28,12 @@ pub struct WriterConfig {
     pub max_wait: Duration,
     /// Changes queued before `submit` waits (backpressure).
     pub queue: usize,
-    /// Batches committed concurrently. Two batches never hold a change to
-    /// the same order (each submitter waits for its change before sending
-    /// the next); a lane's conflict with another (a slot both reserve) waits
-    /// for the other's commit and then fails only the change at fault. SQLite
-    /// has one writer at a time, so there [`Writer::spawn`] uses one lane.
+    /// Batches committed concurrently. Changes to one order are still
+    /// written in the order they were submitted (a change whose order is in
+    /// a batch in flight waits for it); a conflict between lanes (a slot both
+    /// reserve) waits for the other's commit and then fails only the change
+    /// at fault. SQLite has one writer at a time, so there
+    /// [`Writer::spawn`] uses one lane.
     pub lanes: usize,
 }
 
@@ -83,6 +84,10 @@ impl WriterStats {
 
 type Reply = oneshot::Sender<Result<(), WriteError>>;
 
+/// Attempts at a batch that hit a deadlock or a busy database (more than a
+/// single transaction's: with several lanes, batches can deadlock each other).
+const RETRIES: usize = 8;
+
 enum Msg {
     Change(Box<OrderChange>, Reply),
     Shutdown,
@@ -129,6 +134,7 @@ impl Writer {
             rx,
             lanes,
             lane_count,
+            in_flight: Arc::default(),
             counters: counters.clone(),
             finished: finished_tx,
         };
@@ -186,8 +192,59 @@ struct Task {
     /// One permit per batch in flight.
     lanes: Arc<Semaphore>,
     lane_count: u32,
+    /// Orders with a change in a batch in flight.
+    in_flight: Arc<InFlight>,
     counters: Arc<Counters>,
     finished: watch::Sender<bool>,
+}
+
+/// The orders with a change in a batch being written.
+#[derive(Default)]
+struct InFlight {
+    orders: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    freed: Notify,
+}
+
+impl InFlight {
+    fn holds(&self, order: &str) -> bool {
+        self.orders.lock().unwrap_or_else(|e| e.into_inner()).contains_key(order)
+    }
+
+    fn add(&self, ids: &[String]) {
+        let mut orders = self.orders.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            *orders.entry(id.clone()).or_default() += 1;
+        }
+    }
+
+    fn remove(&self, ids: &[String]) {
+        {
+            let mut orders = self.orders.lock().unwrap_or_else(|e| e.into_inner());
+            for id in ids {
+                if let Some(n) = orders.get_mut(id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        orders.remove(id);
+                    }
+                }
+            }
+        }
+        self.freed.notify_waiters();
+    }
+
+    /// Returns once no batch in flight holds a change to `order`.
+    async fn wait_free(&self, order: &str) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            // Registered before looking, so a removal in between still wakes us.
+            freed.as_mut().enable();
+            if !self.holds(order) {
+                return;
+            }
+            freed.await;
+        }
+    }
 }
 
 /// What committing a batch needs; cloned into each batch's task.
@@ -202,10 +259,21 @@ impl Task {
         let max_batch = self.cfg.max_batch.max(1);
         let mut batch: Vec<(Box<OrderChange>, Reply)> = Vec::with_capacity(max_batch);
         let mut stopping = false;
+        // A change held back from the last batch: its order was in flight.
+        let mut carried: Option<Msg> = None;
         loop {
-            let Some(first) = self.rx.recv().await else {
-                break;
+            let first = match carried.take() {
+                Some(m) => m,
+                None => match self.rx.recv().await {
+                    Some(m) => m,
+                    None => break,
+                },
             };
+            // Changes to one order are written in the order they came: one
+            // still in flight in another lane is waited for.
+            if let Msg::Change(c, _) = &first {
+                self.in_flight.wait_free(c.order.id.as_str()).await;
+            }
             // A free lane first: changes keep queueing meanwhile, so batches
             // grow with the load instead of splitting it into small ones.
             // (The semaphore is never closed, so a permit always comes.)
@@ -213,31 +281,38 @@ impl Task {
             self.take(first, &mut batch, &mut stopping);
             let deadline = tokio::time::Instant::now() + self.cfg.max_wait;
             while batch.len() < max_batch {
-                match self.rx.try_recv() {
-                    Ok(m) => self.take(m, &mut batch, &mut stopping),
+                let next = match self.rx.try_recv() {
+                    Ok(m) => m,
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                     Err(mpsc::error::TryRecvError::Empty) => {
                         if stopping || self.cfg.max_wait.is_zero() {
                             break;
                         }
                         match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                            Ok(Some(m)) => self.take(m, &mut batch, &mut stopping),
+                            Ok(Some(m)) => m,
                             Ok(None) | Err(_) => break,
                         }
                     }
+                };
+                if matches!(&next, Msg::Change(c, _) if self.in_flight.holds(c.order.id.as_str())) {
+                    carried = Some(next);
+                    break;
                 }
+                self.take(next, &mut batch, &mut stopping);
             }
             if batch.is_empty() {
                 continue; // a shutdown message alone
             }
-            {
-                let lane = self.lane.clone();
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
-                tokio::spawn(async move {
-                    lane.commit(full).await;
-                    drop(permit);
-                });
-            }
+            let lane = self.lane.clone();
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+            let ids: Vec<String> = full.iter().map(|(c, _)| c.order.id.0.clone()).collect();
+            self.in_flight.add(&ids);
+            let in_flight = self.in_flight.clone();
+            tokio::spawn(async move {
+                lane.commit(full).await;
+                in_flight.remove(&ids);
+                drop(permit);
+            });
         }
         // Every batch in flight has replied once all permits are back.
         let _ = self.lanes.acquire_many(self.lane_count).await;
@@ -255,7 +330,6 @@ impl Task {
             }
         }
     }
-
 }
 
 impl Lane {
@@ -291,7 +365,7 @@ impl Lane {
             attempt += 1;
             match self.write_plain(changes).await {
                 Plain::Committed => return changes.iter().map(|_| Ok(())).collect(),
-                Plain::Transient(_) if attempt < TRANSIENT_RETRIES => self.retrying(),
+                Plain::Transient(_) if attempt < RETRIES => self.retrying(attempt).await,
                 Plain::Transient(e) | Plain::Fatal(e) => return all(e),
                 Plain::SomeFailed => break,
             }
@@ -302,7 +376,7 @@ impl Lane {
             attempt += 1;
             match self.write_savepoints(changes).await {
                 Ok(results) => return results,
-                Err(e) if attempt < TRANSIENT_RETRIES && matches!(&e, Rerun::Transient) => self.retrying(),
+                Err(e) if attempt < RETRIES && matches!(&e, Rerun::Transient) => self.retrying(attempt).await,
                 Err(Rerun::Transient) => {
                     return all(WriteError::Storage(StorageError::Query(
                         "the database kept reporting conflicts with concurrent transactions".into(),
@@ -313,8 +387,16 @@ impl Lane {
         }
     }
 
-    fn retrying(&self) {
+    /// Counts a retry and backs off a little (more each attempt, jittered),
+    /// so that batches of other lanes that deadlocked with this one do not
+    /// collide again at once.
+    async fn retrying(&self, attempt: usize) {
         self.counters.transient_retries.fetch_add(1, Ordering::Relaxed);
+        let jitter = u64::from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+                % 1000,
+        );
+        tokio::time::sleep(Duration::from_micros(attempt as u64 * (500 + jitter))).await;
     }
 
     /// The whole batch in one transaction, no savepoints.
@@ -352,15 +434,23 @@ impl Lane {
     /// The batch again, each change inside its own savepoint.
     async fn write_savepoints(&self, changes: &[&OrderChange]) -> Result<Vec<Result<(), WriteError>>, Rerun> {
         let tx = self.db.conn().begin().await.map_err(Rerun::from_db)?;
-        let mut results = Vec::with_capacity(changes.len());
-        for ch in changes {
+        let mut results = vec![Ok(()); changes.len()];
+        // Distinct orders are written in slot order, as the plain run writes
+        // its rows, so that lanes queue on a contested slot instead of
+        // deadlocking; changes to one order keep the order they came in.
+        let mut sequence: Vec<usize> = (0..changes.len()).collect();
+        if mergeable(changes) {
+            sequence.sort_by_key(|&i| changes[i].reserve.as_ref().map(|(w, r)| (w.as_str(), r.start.0)));
+        }
+        for i in sequence {
+            let ch = changes[i];
             let sp = match tx.begin().await {
                 Ok(sp) => sp,
                 Err(e) => return Err(rollback_then(tx, Rerun::from_db(e)).await),
             };
             match apply_one(&sp, ch).await {
                 Ok(()) => match sp.commit().await {
-                    Ok(()) => results.push(Ok(())),
+                    Ok(()) => {}
                     Err(e) => return Err(rollback_then(tx, Rerun::from_db(e)).await),
                 },
                 Err(f) => {
@@ -371,7 +461,7 @@ impl Lane {
                     if f.is_transient() {
                         return Err(rollback_then(tx, Rerun::Transient).await);
                     }
-                    results.push(Err(f.resolve(&tx).await));
+                    results[i] = Err(f.resolve(&tx).await);
                 }
             }
         }
