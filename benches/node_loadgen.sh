@@ -6,15 +6,21 @@
 #
 #   ./dev cargo build --release && benches/node_loadgen.sh [RATE] [SECS] [WORKERS] [BACKENDS]
 #
-# BACKENDS: "sqlite pg" (default), or one of them. Needs PostgreSQL on
-# 127.0.0.1:5432 (user postgres, trust), curl and jq. Creates (and drops
-# again) the database autoglm_bench_node; uses loopback port 18181.
+# BACKENDS: "sqlite pg" (default), or one of them. MIX=chat runs
+# conversations instead (RATE is conversations/s; the NLU model in
+# data/models is used when there is one: `./dev run` or `autoglm train`
+# makes it), with SESSIONS=memory (default) or redis (127.0.0.1:6379).
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), curl and jq.
+# Creates (and drops again) the database autoglm_bench_node; uses loopback
+# port 18181.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RATE=${1:-2000}
 SECS=${2:-10}
 WORKERS=${3:-240}
 BACKENDS=${4:-sqlite pg}
+MIX=${MIX:-orders}
+SESSIONS=${SESSIONS:-memory}
 BIN=$PWD/target/release/autoglm
 PORT=18181
 [[ -x $BIN ]] || { echo "build first: ./dev cargo build --release" >&2; exit 1; }
@@ -34,25 +40,37 @@ cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' 
 for backend in $BACKENDS; do
   dir=$B/$backend
   mkdir -p "$dir"
-  args=()
+  printf 'version = 1\n' > "$dir/node.toml"
   case $backend in
     sqlite) ;;
     pg)
       psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS autoglm_bench_node" -c "CREATE DATABASE autoglm_bench_node" postgres >/dev/null
-      printf 'version = 1\n[database]\nurl = "postgres://postgres@127.0.0.1:5432/autoglm_bench_node"\n' > "$dir/node.toml"
-      args=(--config "$dir/node.toml")
+      printf '[database]\nurl = "postgres://postgres@127.0.0.1:5432/autoglm_bench_node"\n' >> "$dir/node.toml"
       ;;
     *) echo "unknown backend $backend (sqlite, pg)" >&2; exit 1 ;;
   esac
-  echo "=== $backend: $WORKERS workers, $RATE orders/s for $SECS s"
+  if [[ $MIX == chat ]]; then
+    [[ -d data/models ]] && cp -r data/models "$dir/models"
+    [[ $SESSIONS == redis ]] && printf '[redis]\nurl = "redis://127.0.0.1:6379"\n' >> "$dir/node.toml"
+    printf '[chat]\nsessions = "%s"\n' "$SESSIONS" >> "$dir/node.toml"
+  fi
+  args=(--config "$dir/node.toml")
+  what="$RATE orders/s"
+  [[ $MIX == chat ]] && what="$RATE conversations/s, $SESSIONS sessions"
+  echo "=== $backend: $WORKERS workers, $what for $SECS s"
   "$BIN" serve "${args[@]}" --listen 127.0.0.1:$PORT --data-dir "$dir" --demo --demo-workers "$WORKERS" > "$dir/node.log" 2>&1 &
   PID=$!
   wait_ready http://127.0.0.1:$PORT
   before=$(cpu_secs $PID)
-  "$BIN" loadgen --target http://127.0.0.1:$PORT --rate "$RATE" --duration "$SECS" --data-dir "$dir" --json > "$dir/out.json"
+  "$BIN" loadgen --target http://127.0.0.1:$PORT --mix "$MIX" --rate "$RATE" --duration "$SECS" --data-dir "$dir" --json > "$dir/out.json"
   after=$(cpu_secs $PID)
-  jq -c '{orders_per_s: (.throughput*10|round/10), p50_ms, p99_ms, p999_ms, ok, errors: (.errors|length),
-          double_bookings: .invariants.double_bookings, by_state: .invariants.by_state}' "$dir/out.json"
+  if [[ $MIX == chat ]]; then
+    jq -c '{turns_per_s: (.throughput*10|round/10), conversations_per_s: (.conversations_per_sec*10|round/10), p50_ms, p99_ms,
+            p999_ms, turns: .ok, errors, double_bookings: .invariants.double_bookings, by_state: .invariants.by_state}' "$dir/out.json"
+  else
+    jq -c '{orders_per_s: (.throughput*10|round/10), p50_ms, p99_ms, p999_ms, ok, errors: (.errors|length),
+            double_bookings: .invariants.double_bookings, by_state: .invariants.by_state}' "$dir/out.json"
+  fi
   batches=$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^autoglm_writer_batches_total/ {print $2}')
   hwm=$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' /proc/$PID/status)
   echo "node: $(awk -v a="$after" -v b="$before" 'BEGIN {printf "%.2f", a - b}') CPU seconds under load, peak RSS $hwm, writer batches $batches"

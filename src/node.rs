@@ -118,10 +118,8 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
     let callback_secret = secrets::callback_secret(&cfg.payments.callback_secret, &data_dir)?;
 
     let url = cfg.database_url();
-    let db_opts = DbOptions {
-        max_connections: if cfg.database.max_connections == 0 { 16 } else { cfg.database.max_connections },
-        ..DbOptions::default()
-    };
+    let pool_size = if cfg.database.max_connections == 0 { 16 } else { cfg.database.max_connections };
+    let db_opts = DbOptions { max_connections: pool_size, ..DbOptions::default() };
     let db =
         Db::connect(&url, &db_opts).await.with_context(|| format!("connecting to the {} database", scheme(&url)))?;
     db.migrate().await.context("migrating the database")?;
@@ -168,7 +166,8 @@ pub async fn start(cfg: Config, opts: StartOptions) -> Result<Node> {
             max_batch: cfg.writer.max_batch.max(1),
             max_wait: Duration::from_micros(cfg.writer.max_wait_us),
             queue: cfg.writer.queue.max(16),
-            lanes: cfg.writer.lanes.max(1),
+            // Each lane holds a connection while it writes; reads need one too.
+            lanes: cfg.writer.lanes.clamp(1, (pool_size as usize).saturating_sub(1).max(1)),
         },
     );
     let sandbox = Arc::new(SandboxGateway::new(callback_secret));

@@ -6,7 +6,10 @@
 //! parameters costs as much again. On PostgreSQL the rows therefore travel as
 //! ONE JSON parameter, unpacked by `json_populate_recordset` (and id lists
 //! by `json_array_elements_text`): one text per table, prepared once per
-//! connection. SQLite and MariaDB keep the plain statements.
+//! connection. That covers the group-commit writer's common path (new and
+//! updated orders, events, reservations and their release, payments,
+//! idempotency keys); rarer statements (lease fences, worker upserts) keep
+//! plain `IN` lists. SQLite and MariaDB keep the plain statements.
 
 use sea_orm::sea_query::Value;
 use sea_orm::{

@@ -31,9 +31,10 @@ pub struct WriterConfig {
     /// Batches committed concurrently. Changes to one order are still
     /// written in the order they were submitted (a change whose order is in
     /// a batch in flight waits for it); a conflict between lanes (a slot both
-    /// reserve) waits for the other's commit and then fails only the change
-    /// at fault. SQLite has one writer at a time, so there
-    /// [`Writer::spawn`] uses one lane.
+    /// reserve) mostly waits for the other's commit and then fails only the
+    /// change at fault (a deadlock between lanes is retried). SQLite has one
+    /// writer at a time, so there [`Writer::spawn`] uses one lane. Each lane
+    /// holds a pool connection while it writes: keep it below the pool size.
     pub lanes: usize,
 }
 
@@ -247,6 +248,19 @@ impl InFlight {
     }
 }
 
+/// Frees a finished batch's orders and lane on drop.
+struct LaneDone {
+    in_flight: Arc<InFlight>,
+    ids: Vec<String>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for LaneDone {
+    fn drop(&mut self) {
+        self.in_flight.remove(&self.ids);
+    }
+}
+
 /// What committing a batch needs; cloned into each batch's task.
 #[derive(Clone)]
 struct Lane {
@@ -307,11 +321,12 @@ impl Task {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
             let ids: Vec<String> = full.iter().map(|(c, _)| c.order.id.0.clone()).collect();
             self.in_flight.add(&ids);
-            let in_flight = self.in_flight.clone();
+            // Dropped when the lane is done, even by a panic: its orders are
+            // free again and its lane is given back.
+            let done = LaneDone { in_flight: self.in_flight.clone(), ids, _permit: permit };
             tokio::spawn(async move {
                 lane.commit(full).await;
-                in_flight.remove(&ids);
-                drop(permit);
+                drop(done);
             });
         }
         // Every batch in flight has replied once all permits are back.
@@ -435,12 +450,16 @@ impl Lane {
     async fn write_savepoints(&self, changes: &[&OrderChange]) -> Result<Vec<Result<(), WriteError>>, Rerun> {
         let tx = self.db.conn().begin().await.map_err(Rerun::from_db)?;
         let mut results = vec![Ok(()); changes.len()];
-        // Distinct orders are written in slot order, as the plain run writes
-        // its rows, so that lanes queue on a contested slot instead of
-        // deadlocking; changes to one order keep the order they came in.
+        // Distinct orders are written as the plain run writes them: releases
+        // first (a slot one change frees is free for the others), then in
+        // slot order, so that lanes mostly queue on a contested slot rather
+        // than deadlock; changes to one order keep the order they came in.
         let mut sequence: Vec<usize> = (0..changes.len()).collect();
         if mergeable(changes) {
-            sequence.sort_by_key(|&i| changes[i].reserve.as_ref().map(|(w, r)| (w.as_str(), r.start.0)));
+            sequence.sort_by_key(|&i| {
+                let ch = changes[i];
+                (!ch.release_reservations, ch.reserve.as_ref().map(|(w, r)| (w.as_str(), r.start.0)))
+            });
         }
         for i in sequence {
             let ch = changes[i];
