@@ -5,7 +5,7 @@ mod common;
 use autoglm_core::{OrderId, Slot, WorkerId};
 use autoglm_storage::testing::{sample_order, test_databases};
 use autoglm_storage::{Fence, OrderChange, StorageError, WriteError, Writer, WriterConfig};
-use common::{create, insert_assigned};
+use common::{create, insert_assigned, reschedule};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -129,6 +129,47 @@ async fn lanes_keep_each_orders_changes_in_order() {
         let stats = writer.stats();
         eprintln!("[{name}] {} changes in {} batches", stats.changes, stats.batches);
         assert_eq!(stats.changes as usize, ORDERS * (1 + UPDATES as usize), "[{name}]");
+        writer.shutdown().await;
+    }
+}
+
+/// Reschedules of many orders in one batch (release and reserve, merged into
+/// a few statements): every booking moves, and the freed slots can be taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_reschedules_moves_every_booking() {
+    const ORDERS: i64 = 40;
+    for (name, db) in test_databases().await {
+        let writer =
+            Writer::spawn(db.clone(), WriterConfig { max_wait: Duration::from_millis(20), ..WriterConfig::default() });
+        let mut orders = Vec::new();
+        for i in 0..ORDERS {
+            let start = Slot(DAY + 3000 + 4 * i).start_at(autoglm_core::default_offset());
+            let order = sample_order(&format!("R{i:03}"), "C1", start, 60);
+            writer.submit(insert_assigned(&order, "W1")).await.unwrap_or_else(|e| panic!("[{name}] {e}"));
+            let mut stored = db.get_order(&order.id).await.ok().flatten().unwrap_or_else(|| panic!("[{name}] stored"));
+            // Each moves by 30 minutes: it overlaps its own old booking only.
+            let moved = reschedule(&mut stored, Slot(DAY + 3000 + 4 * i + 1).start_at(autoglm_core::default_offset()));
+            orders.push((stored, moved));
+        }
+        let results = futures::future::join_all(orders.iter().map(|(_, ch)| writer.submit(ch.clone()))).await;
+        assert!(results.iter().all(Result::is_ok), "[{name}] {results:?}");
+        assert!(writer.stats().mean_batch_size() > 1.0, "[{name}] grouped: {:?}", writer.stats());
+        for (order, _) in &orders {
+            let held: Vec<Slot> =
+                db.reservations_of_order(&order.id).await.unwrap_or_default().into_iter().map(|(_, s)| s).collect();
+            assert_eq!(held, order.slots().iter().collect::<Vec<_>>(), "[{name}] {}", order.id);
+        }
+        // The first half hour of every old booking is free again.
+        let takers: Vec<OrderChange> = (0..ORDERS)
+            .map(|i| {
+                let start = Slot(DAY + 3000 + 4 * i).start_at(autoglm_core::default_offset());
+                insert_assigned(&sample_order(&format!("S{i:03}"), "C2", start, 30), "W1")
+            })
+            .collect();
+        let results = futures::future::join_all(takers.into_iter().map(|ch| writer.submit(ch))).await;
+        assert!(results.iter().all(Result::is_ok), "[{name}] {results:?}");
+        let report = db.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_clean(), "[{name}] {report:?}");
         writer.shutdown().await;
     }
 }
