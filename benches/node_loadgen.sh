@@ -5,6 +5,7 @@
 # seconds and its peak resident memory.
 #
 #   ./dev cargo build --release && benches/node_loadgen.sh [RATE] [SECS] [WORKERS] [BACKENDS]
+#   (AUTOGLM_BIN=path: another build of the binary, e.g. an older commit, to compare)
 #
 # BACKENDS: "sqlite pg" (default), or one of them. MIX=chat runs
 # conversations instead (RATE is conversations/s; the NLU model in
@@ -21,7 +22,7 @@ WORKERS=${3:-240}
 BACKENDS=${4:-sqlite pg}
 MIX=${MIX:-orders}
 SESSIONS=${SESSIONS:-memory}
-BIN=$PWD/target/release/autoglm
+BIN=${AUTOGLM_BIN:-$PWD/target/release/autoglm}
 PORT=18181
 [[ -x $BIN ]] || { echo "build first: ./dev cargo build --release" >&2; exit 1; }
 for tool in psql curl jq; do command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }; done
