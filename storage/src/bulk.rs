@@ -8,8 +8,8 @@
 //! by `json_array_elements_text`): one text per table, prepared once per
 //! connection. That covers the group-commit writer's common path (new and
 //! updated orders, events, reservations and their release, payments,
-//! idempotency keys); rarer statements (lease fences, worker upserts) keep
-//! plain `IN` lists. SQLite and MariaDB keep the plain statements.
+//! idempotency keys, worker upserts); the lease fences, checked only in a
+//! cluster, keep a plain `IN` list. SQLite and MariaDB keep the plain statements.
 
 use sea_orm::sea_query::Value;
 use sea_orm::{

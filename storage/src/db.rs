@@ -380,19 +380,8 @@ pub(crate) async fn upsert_workers<C: sea_orm::ConnectionTrait>(
         return Ok(());
     }
     let rows = by_id.values().map(|w| rows::worker_row(w, now_ms)).collect::<Result<Vec<_>, _>>()?;
-    workers::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(workers::Column::Id)
-                .update_columns([
-                    workers::Column::Name,
-                    workers::Column::Body,
-                    workers::Column::Active,
-                    workers::Column::UpdatedAtMs,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(c)
-        .await?;
+    let columns = ["name", "body", "active", "updated_at_ms"];
+    crate::bulk::insert(c, rows, crate::bulk::Conflict::Update { key: "id", columns: &columns }).await?;
     Ok(())
 }
 

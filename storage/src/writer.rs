@@ -59,7 +59,8 @@ pub struct WriterStats {
     pub transient_retries: u64,
     /// Largest batch seen.
     pub max_batch_seen: u64,
-    /// Time spent writing and committing, in microseconds.
+    /// Time spent writing and committing, in microseconds, summed over
+    /// lanes (with several lanes it can exceed the wall-clock time).
     pub busy_micros: u64,
 }
 
@@ -136,7 +137,6 @@ impl Writer {
             lanes,
             lane_count,
             in_flight: Arc::default(),
-            counters: counters.clone(),
             finished: finished_tx,
         };
         tokio::spawn(task.run());
@@ -195,7 +195,6 @@ struct Task {
     lane_count: u32,
     /// Orders with a change in a batch in flight.
     in_flight: Arc<InFlight>,
-    counters: Arc<Counters>,
     finished: watch::Sender<bool>,
 }
 
@@ -332,7 +331,7 @@ impl Task {
         // Every batch in flight has replied once all permits are back.
         let _ = self.lanes.acquire_many(self.lane_count).await;
         self.finished.send_replace(true);
-        tracing::debug!(batches = self.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
+        tracing::debug!(batches = self.lane.counters.batches.load(Ordering::Relaxed), "storage writer stopped");
     }
 
     fn take(&mut self, m: Msg, batch: &mut Vec<(Box<OrderChange>, Reply)>, stopping: &mut bool) {
