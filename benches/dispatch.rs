@@ -107,6 +107,24 @@ async fn negotiate(engine: &Engine, n: u64, seed: u64) -> (Duration, u64) {
     (start.elapsed(), placed)
 }
 
+/// Bookings the worker actors still hold once the releases have been taken
+/// up (waits up to a second for them): 0 unless something leaks, which
+/// would fill the calendars and slow every later round.
+async fn slots_still_held(engine: &Engine) -> u64 {
+    fn held(snaps: &[autoglm_supervisor::Snapshot]) -> u64 {
+        snaps.iter().map(|s| s.fields["bookings"].as_u64().unwrap_or(0) + held(&s.children)).sum()
+    }
+    let mut n = held(&engine.actors());
+    for _ in 0..100 {
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        n = held(&engine.actors());
+    }
+    n
+}
+
 fn dispatch(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
     // Plain runs first, side by side, to print orders/s per fan-out.
@@ -118,6 +136,8 @@ fn dispatch(c: &mut Criterion) {
             elapsed.as_secs_f64(),
             20_000.0 / elapsed.as_secs_f64()
         );
+        let held = rt.block_on(slots_still_held(&engine));
+        assert_eq!(held, 0, "every placed order was released, yet workers still hold {held} bookings");
         rt.block_on(engine.shutdown());
     }
     let engine = rt.block_on(engine(autoglm_actors::config::DispatchConfig::default().max_fanout));

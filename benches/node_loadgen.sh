@@ -11,6 +11,8 @@
 # conversations instead (RATE is conversations/s; the NLU model in
 # data/models is used when there is one: `./dev run` or `autoglm train`
 # makes it), with SESSIONS=memory (default) or redis (127.0.0.1:6379).
+# EXTRA_TOML is appended to the node's config (A/B runs of a setting, e.g.
+# EXTRA_TOML=$'[actors]\norder_idle_ms = 2000').
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), curl and jq.
 # Creates (and drops again) the database autoglm_bench_node; uses loopback
 # port 18181.
@@ -55,6 +57,7 @@ for backend in $BACKENDS; do
     [[ $SESSIONS == redis ]] && printf '[redis]\nurl = "redis://127.0.0.1:6379"\n' >> "$dir/node.toml"
     printf '[chat]\nsessions = "%s"\n' "$SESSIONS" >> "$dir/node.toml"
   fi
+  [[ -n ${EXTRA_TOML:-} ]] && printf '%s\n' "$EXTRA_TOML" >> "$dir/node.toml"
   args=(--config "$dir/node.toml")
   what="$RATE orders/s"
   [[ $MIX == chat ]] && what="$RATE conversations/s, $SESSIONS sessions"

@@ -10,6 +10,7 @@ use crate::{EngineError, Shared};
 use autoglm_core::dispatch::{Bid, CallForProposals};
 use autoglm_core::ownership::worker_resource;
 use autoglm_core::slot::{Slot, SlotRange};
+use autoglm_core::order::AssignedWorker;
 use autoglm_core::{Order, WorkerId};
 use autoglm_storage::{Fence, OrderChange, WriteError};
 use chrono::{DateTime, FixedOffset};
@@ -56,8 +57,14 @@ where
 
 /// The contract net alone, all in memory: bids, ranking and the award,
 /// with `commit` standing in for the database (benchmarks, simulations).
+/// The placed order carries its worker, who holds the slots until told to
+/// release them ([`Shared::release_worker`]).
 pub async fn place_in_memory(shared: &Arc<Shared>, order: &Order) -> Result<Placement, EngineError> {
-    let make = |o: &Order, _: &Bid| Ok(OrderChange::insert(o.clone()));
+    let make = |o: &Order, bid: &Bid| {
+        let mut next = o.clone();
+        next.worker = Some(AssignedWorker::from(bid));
+        Ok(OrderChange::insert(next))
+    };
     let commit = |_: OrderChange| std::future::ready(Ok(()));
     negotiate(shared, order, order.slots(), Vec::new(), &[], None, make, commit).await
 }

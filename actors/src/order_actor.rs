@@ -336,12 +336,7 @@ impl LiveOrder {
     }
 
     fn assign(&self, order: &mut Order, bid: &autoglm_core::Bid) {
-        order.worker = Some(AssignedWorker {
-            id: bid.worker.clone(),
-            name: bid.name.clone(),
-            rating: bid.rating,
-            skill_level: bid.skill_level,
-        });
+        order.worker = Some(AssignedWorker::from(bid));
     }
 
     /// Opens a payment for `order` with the gateway and returns its row.

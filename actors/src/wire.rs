@@ -88,7 +88,7 @@ impl ractor::Message for WorkerMsg {
                 call("suggest", encode(&(order, from, len))?, bytes_port(reply))
             }
             // Timers, profile updates and drills never leave their node.
-            WorkerMsg::ExpireHold { .. } | WorkerMsg::Update(_) | WorkerMsg::IdleCheck(_) | WorkerMsg::Fail(_) => {
+            WorkerMsg::ExpireHolds | WorkerMsg::Update(_) | WorkerMsg::IdleCheck(_) | WorkerMsg::Fail(_) => {
                 return Err(BoxedDowncastErr)
             }
         })

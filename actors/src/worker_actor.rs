@@ -8,7 +8,7 @@ use autoglm_core::calendar::Calendar;
 use autoglm_core::dispatch::{self, Bid, CallForProposals};
 use autoglm_core::slot::{Slot, SlotRange};
 use autoglm_core::{OrderId, Worker, WorkerId};
-use autoglm_supervisor::{Inbox, Inspect, Probe};
+use autoglm_supervisor::{Gauges, Inbox, Inspect, Probe};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
 use std::collections::HashMap;
@@ -25,8 +25,9 @@ pub enum WorkerMsg {
     Confirm { order: OrderId, range: SlotRange },
     /// The order no longer needs this worker.
     Release { order: OrderId },
-    /// A tentative hold's time is up.
-    ExpireHold { order: OrderId },
+    /// Drop the tentative holds whose time is up (one timer per worker,
+    /// armed while it has holds, rather than one per award).
+    ExpireHolds,
     /// Start slots at which the worker could do a job of `len` slots.
     Suggest { order: OrderId, from: Slot, len: i64, reply: RpcReplyPort<Vec<Slot>> },
     /// The worker's profile changed.
@@ -60,17 +61,24 @@ pub struct WorkerState {
     calendar: Calendar,
     fence: Option<i64>,
     groups: Vec<String>,
-    tentative: HashMap<OrderId, u64>,
-    hold_seq: u64,
+    /// Tentative holds (awarded, not yet confirmed) and when each lapses.
+    tentative: HashMap<OrderId, tokio::time::Instant>,
+    /// An `ExpireHolds` is on its way.
+    sweep_armed: bool,
     bids: u64,
     awards: u64,
     activity: u64,
     idle_timer: bool,
     passivating: bool,
     probe: Probe,
+    gauges: Arc<Gauges>,
     inbox: Inbox,
     shared: Arc<Shared>,
 }
+
+/// The worker's numbers that change with nearly every message, shown by
+/// `/ops/actors` through [`Gauges`] (a store each, no snapshot rebuilt).
+const GAUGES: &[&str] = &["bookings", "tentative", "bids", "awards"];
 
 impl Inspect for WorkerState {
     fn kind(&self) -> &'static str {
@@ -85,10 +93,6 @@ impl Inspect for WorkerState {
         json!({
             "name": self.worker.name,
             "skills": self.worker.skills,
-            "bookings": self.calendar.len(),
-            "tentative": self.tentative.len(),
-            "bids": self.bids,
-            "awards": self.awards,
             "groups": self.groups.len(),
             "lease": self.fence,
         })
@@ -117,8 +121,19 @@ impl WorkerState {
         }
     }
 
+    /// Publishes the whole snapshot (on start and when the profile changes).
     fn publish(&self) {
+        self.count();
         self.probe.publish_from(self);
+    }
+
+    /// Updates the gauges (after every message that changes them).
+    fn count(&self) {
+        let g = &self.gauges;
+        g.set(0, self.calendar.len() as i64);
+        g.set(1, self.tentative.len() as i64);
+        g.set(2, self.bids as i64);
+        g.set(3, self.awards as i64);
     }
 }
 
@@ -152,6 +167,8 @@ impl Actor for WorkerActor {
         }
         let probe = args.probe;
         let inbox = probe.inbox();
+        let gauges = Gauges::new(GAUGES);
+        probe.attach_gauges(gauges.clone());
         shared.directory.set(myself.get_id(), &worker.id, inbox.clone());
         shared.dormant.remove(&worker.id);
         let mut state = WorkerState {
@@ -160,13 +177,14 @@ impl Actor for WorkerActor {
             fence: args.fence,
             groups: Vec::new(),
             tentative: HashMap::new(),
-            hold_seq: 0,
+            sweep_armed: false,
             bids: 0,
             awards: 0,
             activity: 0,
             idle_timer: false,
             passivating: false,
             probe,
+            gauges,
             inbox,
             shared,
         };
@@ -204,6 +222,7 @@ impl Actor for WorkerActor {
                 if let Some(b) = &mut bid {
                     b.fence = state.fence;
                     state.bids += 1;
+                    state.gauges.set(2, state.bids as i64);
                 }
                 let _ = reply.send(bid);
             }
@@ -211,13 +230,12 @@ impl Actor for WorkerActor {
                 let result = state.calendar.hold(range, &order, false).map_err(|c| c.to_string());
                 if result.is_ok() {
                     state.awards += 1;
-                    state.hold_seq += 1;
-                    state.tentative.insert(order.clone(), state.hold_seq);
                     let ttl = Duration::from_millis(state.shared.cfg.dispatch.hold_ttl_ms);
-                    crate::send_after(&myself, ttl, WorkerMsg::ExpireHold { order });
+                    state.tentative.insert(order, tokio::time::Instant::now() + ttl);
+                    state.arm_sweep(&myself);
                 }
                 let _ = reply.send(result);
-                state.publish();
+                state.count();
             }
             WorkerMsg::Confirm { order, range } => {
                 state.tentative.remove(&order);
@@ -227,19 +245,25 @@ impl Actor for WorkerActor {
                     evict_overlapping(state, &range, &order);
                     let _ = state.calendar.hold(range, &order, true);
                 }
-                state.publish();
+                state.count();
             }
             WorkerMsg::Release { order } => {
                 state.tentative.remove(&order);
                 state.calendar.release(&order);
-                state.publish();
+                state.count();
             }
-            WorkerMsg::ExpireHold { order } => {
-                if state.tentative.remove(&order).is_some() {
+            WorkerMsg::ExpireHolds => {
+                state.sweep_armed = false;
+                let now = tokio::time::Instant::now();
+                let lapsed: Vec<OrderId> =
+                    state.tentative.iter().filter(|(_, until)| **until <= now).map(|(o, _)| o.clone()).collect();
+                for order in lapsed {
                     tracing::debug!(worker = %state.worker.id, %order, "tentative hold expired");
+                    state.tentative.remove(&order);
                     state.calendar.release(&order);
-                    state.publish();
                 }
+                state.count();
+                state.arm_sweep(&myself);
             }
             WorkerMsg::Suggest { order, from, len, reply } => {
                 let n = state.shared.cfg.dispatch.alternatives;
@@ -268,6 +292,17 @@ impl Actor for WorkerActor {
 }
 
 impl WorkerState {
+    /// Arms the hold sweep for the earliest tentative hold, unless armed.
+    fn arm_sweep(&mut self, myself: &ActorRef<WorkerMsg>) {
+        if self.sweep_armed {
+            return;
+        }
+        let Some(first) = self.tentative.values().min() else { return };
+        self.sweep_armed = true;
+        let after = first.saturating_duration_since(tokio::time::Instant::now());
+        crate::send_after(myself, after, WorkerMsg::ExpireHolds);
+    }
+
     fn arm_idle(&mut self, myself: &ActorRef<WorkerMsg>) {
         // In a cluster a worker stays up where it is leased: a passivated one
         // could only be woken by calls on its own node.

@@ -1,5 +1,6 @@
 //! The payment window, with paused tokio time: an unpaid order is cancelled
-//! when its window closes and its worker's time is free again.
+//! when its window closes and its worker's time is free again; and a
+//! worker's tentative hold that is never confirmed lapses.
 //!
 //! Time is paused only while the window runs out: the database answers on
 //! its own threads, and while paused tokio would jump over the timeouts of
@@ -7,9 +8,10 @@
 
 mod common;
 
+use autoglm_actors::worker_actor::WorkerMsg;
 use autoglm_actors::Caller;
 use autoglm_core::payment::PaymentState;
-use autoglm_core::{CustomerId, OrderState, Service};
+use autoglm_core::{CustomerId, OrderId, OrderState, Service};
 use autoglm_storage::testing::fresh_sqlite;
 use common::*;
 use std::time::Duration;
@@ -72,6 +74,49 @@ async fn an_unpaid_order_is_cancelled_when_the_window_closes() {
         matches!(late, Err(autoglm_actors::EngineError::Payment(_))),
         "a payment after expiry is refused: {late:?}"
     );
+    let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_clean(), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_tentative_hold_that_is_never_confirmed_lapses() {
+    let db = fresh_sqlite().await;
+    let e = engine(db.clone(), quick_config()).await;
+    e.register_worker(worker("W1", Service::Cleaning, 3, 1.0)).await.unwrap_or_else(|e| panic!("{e}"));
+    let start = day_at(&e, 2, 10, 0);
+    let range = autoglm_core::slot::SlotRange::covering(&start, 120);
+
+    // An award whose order never commits nor releases (its actor died, say).
+    let cell = e.shared().workers.lookup("W1").unwrap_or_else(|| panic!("worker actor not running"));
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let award = WorkerMsg::Award { order: OrderId::from("A-lost"), range, reply: tx.into() };
+    assert!(cell.send_message(award).is_ok());
+    assert_eq!(rx.await.ok(), Some(Ok(())), "the free worker takes the award");
+    let (blocked, _) = e
+        .create_order(&CustomerId::from("C1"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(blocked.state, OrderState::Unassignable, "the hold keeps the slot");
+
+    // Past the hold's time the slot is free again.
+    let ttl = Duration::from_millis(quick_config().dispatch.hold_ttl_ms);
+    tokio::time::pause();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    tokio::time::resume();
+    let mut placed = None;
+    for _ in 0..100 {
+        let (o, _) = e
+            .create_order(&CustomerId::from("C2"), request(Service::Cleaning, start, 120), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if o.state == OrderState::AwaitingPayment {
+            placed = Some(o);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let placed = placed.unwrap_or_else(|| panic!("the lapsed hold still keeps the worker"));
+    assert_eq!(placed.worker.map(|w| w.id.to_string()), Some("W1".to_string()));
     let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.is_clean(), "{report:?}");
 }

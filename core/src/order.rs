@@ -97,6 +97,13 @@ pub struct AssignedWorker {
     pub skill_level: SkillLevel,
 }
 
+impl From<&crate::dispatch::Bid> for AssignedWorker {
+    /// The worker of a winning bid, as the order will show them.
+    fn from(bid: &crate::dispatch::Bid) -> Self {
+        Self { id: bid.worker.clone(), name: bid.name.clone(), rating: bid.rating, skill_level: bid.skill_level }
+    }
+}
+
 /// The payment of an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentInfo {

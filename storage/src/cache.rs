@@ -139,12 +139,13 @@ impl OrderCache {
         Ok(Some(order))
     }
 
-    /// Caches `order` as just written (replacing an older version).
+    /// Caches `order` as just written. The caller holds the newest version:
+    /// an order's changes are committed one after another by its own actor,
+    /// each checked against the version before it, so there is nothing newer
+    /// to keep and no lookup before the insert (reads that fill the cache
+    /// check versions, [`Self::get`]).
     pub async fn put(&self, order: &Order) {
-        let newer = self.l1.get(&order.id).is_none_or(|old| old.version <= order.version);
-        if newer {
-            self.l1.insert(order.id.clone(), Arc::new(order.clone()));
-        }
+        self.l1.insert(order.id.clone(), Arc::new(order.clone()));
         self.l2_set(order, false).await;
     }
 

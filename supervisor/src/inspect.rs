@@ -8,7 +8,7 @@
 //! entry.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -134,6 +134,42 @@ impl<M: Message> Tracked<M> {
 struct Published {
     state: String,
     fields: Value,
+    gauges: Option<Arc<Gauges>>,
+}
+
+/// Numbers an actor changes on nearly every message (bookings, bids, ...),
+/// kept in atomics so that updating one costs a store, and added to the
+/// published fields only when someone looks ([`Probe::attach_gauges`]).
+pub struct Gauges {
+    names: &'static [&'static str],
+    values: Box<[AtomicI64]>,
+}
+
+impl Gauges {
+    /// Gauges with these names, all 0.
+    pub fn new(names: &'static [&'static str]) -> Arc<Self> {
+        Arc::new(Self { names, values: names.iter().map(|_| AtomicI64::new(0)).collect() })
+    }
+
+    /// Sets gauge number `i` (the index into the names); out of range does nothing.
+    pub fn set(&self, i: usize, value: i64) {
+        if let Some(v) = self.values.get(i) {
+            v.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// Gauge number `i`, 0 when out of range.
+    pub fn get(&self, i: usize) -> i64 {
+        self.values.get(i).map_or(0, |v| v.load(Ordering::Relaxed))
+    }
+
+    fn write_into(&self, fields: &mut Value) {
+        if let Value::Object(map) = fields {
+            for (i, name) in self.names.iter().enumerate() {
+                map.insert((*name).to_string(), Value::from(self.get(i)));
+            }
+        }
+    }
 }
 
 /// One registered actor incarnation.
@@ -151,7 +187,11 @@ impl Entry {
     fn snapshot(&self, node: &str, children: Vec<Snapshot>) -> Snapshot {
         let (state, fields) = {
             let p = self.published.lock().unwrap_or_else(|e| e.into_inner());
-            (p.state.clone(), p.fields.clone())
+            let mut fields = p.fields.clone();
+            if let Some(g) = &p.gauges {
+                g.write_into(&mut fields);
+            }
+            (p.state.clone(), fields)
         };
         Snapshot {
             kind: self.kind.clone(),
@@ -228,7 +268,11 @@ impl Registry {
             started_at: Utc::now(),
             inbox,
             restarts: AtomicU32::new(0),
-            published: Mutex::new(Published { state: STARTING.to_string(), fields: Value::Object(Default::default()) }),
+            published: Mutex::new(Published {
+                state: STARTING.to_string(),
+                fields: Value::Object(Default::default()),
+                gauges: None,
+            }),
         });
         {
             let mut entries = self.inner.entries.write().unwrap_or_else(|e| e.into_inner());
@@ -437,6 +481,12 @@ impl Probe {
         p.fields = fields;
     }
 
+    /// Shows `gauges` among the published fields from now on (their current
+    /// values at each snapshot, over any published field of the same name).
+    pub fn attach_gauges(&self, gauges: Arc<Gauges>) {
+        self.inner.entry.published.lock().unwrap_or_else(|e| e.into_inner()).gauges = Some(gauges);
+    }
+
     /// Publish what an [`Inspect`] state says about itself.
     pub fn publish_from(&self, x: &impl Inspect) {
         self.publish(&x.snapshot_state(), x.snapshot_fields());
@@ -505,6 +555,24 @@ mod tests {
         assert_eq!(reg.get("order/A1").map(|s| s.state), Some("confirmed".into()));
         drop(new);
         assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn gauges_show_their_current_values_among_the_published_fields() {
+        let reg = Registry::new("n1");
+        let probe = reg.register("worker", "W1", None);
+        probe.publish("available", json!({"name": "Li", "bids": 99}));
+        let gauges = Gauges::new(&["bids", "bookings"]);
+        probe.attach_gauges(gauges.clone());
+        gauges.set(0, 3);
+        gauges.set(1, 2);
+        gauges.set(7, 1); // out of range: ignored
+        let fields = reg.get("worker/W1").map(|s| s.fields);
+        assert_eq!(fields, Some(json!({"name": "Li", "bids": 3, "bookings": 2})));
+        gauges.set(1, 0);
+        probe.publish("available", json!({"name": "Li Na"}));
+        let fields = reg.get("worker/W1").map(|s| s.fields);
+        assert_eq!(fields, Some(json!({"name": "Li Na", "bids": 3, "bookings": 0})));
     }
 
     #[test]

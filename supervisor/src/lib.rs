@@ -11,7 +11,7 @@ pub mod inspect;
 mod metrics;
 pub mod supervisor;
 
-pub use inspect::{registry_key, Inbox, Inspect, Probe, Registry, Snapshot, Tracked};
+pub use inspect::{registry_key, Gauges, Inbox, Inspect, Probe, Registry, Snapshot, Tracked};
 pub use supervisor::{
     ChildInfo, ChildSpec, Restart, RestartPolicy, StartCtx, StartFn, Strategy, Supervisor, SupervisorArgs,
     SupervisorError, SupervisorHandle, SupervisorMsg, SUPERVISOR_KIND,
