@@ -51,6 +51,13 @@ impl Calendar {
             .map(|(slot, holder)| Conflict { slot: *slot, holder: holder.clone() })
     }
 
+    /// The slots in `[from, to)` held for orders other than `order`, in order.
+    pub fn held_by_others<'a>(&'a self, from: Slot, to: Slot, order: &'a OrderId) -> impl Iterator<Item = Slot> + 'a {
+        // An empty or inverted range holds nothing (BTreeMap::range would panic).
+        let range = (from < to).then(|| self.slots.range(from..to)).into_iter().flatten();
+        range.filter(move |(_, holder)| *holder != order).map(|(slot, _)| *slot)
+    }
+
     /// Holds `range` for `order`, replacing any earlier hold of that order.
     /// Holding the same range again is a no-op, so retried awards are safe.
     pub fn hold(&mut self, range: SlotRange, order: &OrderId, firm: bool) -> Result<(), Conflict> {

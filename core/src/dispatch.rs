@@ -170,6 +170,11 @@ pub struct SearchWindow {
 
 /// Start slots in `window` at which `worker` could take a job of
 /// `window.len` slots, earliest first.
+///
+/// One pass: the slots other orders hold in the window are read from the
+/// calendar once, and a start that would run into one jumps past it (a
+/// worker whose days are full answers after a few steps, not a range lookup
+/// per slot of the two weeks searched).
 pub fn free_starts(
     worker: &Worker,
     calendar: &Calendar,
@@ -178,11 +183,25 @@ pub fn free_starts(
     offset: FixedOffset,
 ) -> Vec<Slot> {
     let SearchWindow { from, len, horizon, max } = window;
+    let end = from.0.saturating_add(horizon);
     let mut out = Vec::new();
+    // Every slot a job starting before `end` could occupy, held for another order.
+    let reach = Slot(end.saturating_add(len.max(1) - 1));
+    let blocked: Vec<i64> = calendar.held_by_others(from, reach, order).map(|s| s.0).collect();
+    let mut next = 0;
     let mut s = from.0;
-    while s < from.0 + horizon && out.len() < max {
+    while s < end && out.len() < max {
+        while blocked.get(next).is_some_and(|b| *b < s) {
+            next += 1;
+        }
+        if let Some(&b) = blocked.get(next) {
+            if b < s + len {
+                s = b + 1;
+                continue;
+            }
+        }
         let range = SlotRange { start: Slot(s), end: Slot(s + len) };
-        if worker.hours.covers(&range, offset) && calendar.is_free_for(&range, order) {
+        if worker.hours.covers(&range, offset) {
             out.push(Slot(s));
             // Suggest distinct times: skip past this job's length.
             s += len.max(1);
@@ -289,6 +308,60 @@ mod tests {
         for s in starts {
             let r = SlotRange { start: s, end: Slot(s.0 + 4) };
             assert!(!r.overlaps(&c.range) && w.hours.covers(&r, tz));
+        }
+    }
+
+    /// The plain search `free_starts` must agree with: every start checked
+    /// on its own.
+    fn free_starts_one_by_one(
+        worker: &Worker,
+        calendar: &Calendar,
+        order: &OrderId,
+        window: SearchWindow,
+        offset: FixedOffset,
+    ) -> Vec<Slot> {
+        let SearchWindow { from, len, horizon, max } = window;
+        let mut out = Vec::new();
+        let mut s = from.0;
+        while s < from.0 + horizon && out.len() < max {
+            let range = SlotRange { start: Slot(s), end: Slot(s + len) };
+            if worker.hours.covers(&range, offset) && calendar.is_free_for(&range, order) {
+                out.push(Slot(s));
+                s += len.max(1);
+            } else {
+                s += 1;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn free_starts_agree_with_checking_every_start(
+            holds in proptest::collection::vec((0i64..300, 1i64..10, 0usize..4), 0..25),
+            from in 0i64..300,
+            len in 0i64..10,
+            horizon in 0i64..400,
+            max in 0usize..6,
+            hours in (0u32..=1440, 0u32..=1440),
+        ) {
+            let tz = crate::default_offset();
+            let mut w = worker("W1", 3, 31.23);
+            w.hours.start = hours.0.min(hours.1);
+            w.hours.end = hours.0.max(hours.1);
+            let base = Slot::containing(&DateTime::parse_from_rfc3339("2026-03-02T00:00:00+08:00").unwrap_or_default()).0;
+            let mut cal = Calendar::new();
+            for (i, (at, n, who)) in holds.into_iter().enumerate() {
+                // Order "A0" is the one searching: its own holds are no obstacle.
+                let order = if who == 0 { OrderId::from("A0") } else { OrderId(format!("A{}", i + 1)) };
+                let _ = cal.hold(SlotRange { start: Slot(base + at), end: Slot(base + at + n) }, &order, true);
+            }
+            let window = SearchWindow { from: Slot(base + from), len, horizon, max };
+            let me: OrderId = "A0".into();
+            proptest::prop_assert_eq!(
+                free_starts(&w, &cal, &me, window, tz),
+                free_starts_one_by_one(&w, &cal, &me, window, tz)
+            );
         }
     }
 

@@ -3,9 +3,9 @@
 use crate::catalog::Service;
 use crate::geo::GeoPoint;
 use crate::ids::WorkerId;
-use crate::slot::SlotRange;
+use crate::slot::{SlotRange, SLOT_SECONDS};
 use crate::DomainError;
-use chrono::{Datelike, FixedOffset, Timelike, Weekday};
+use chrono::{FixedOffset, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -47,7 +47,39 @@ impl Default for WorkingHours {
 
 impl WorkingHours {
     /// Whether a job occupying `range` falls inside one working day.
+    ///
+    /// Integer arithmetic on the slot numbers (no calendar types): this runs
+    /// for every bid and for every start a worker considers when suggesting
+    /// other times. Same answers as [`Self::covers_by_calendar`] (a property
+    /// test checks it).
     pub fn covers(&self, range: &SlotRange, offset: FixedOffset) -> bool {
+        const DAY: i64 = 24 * 60 * 60;
+        if range.is_empty() {
+            return false;
+        }
+        let shift = offset.local_minus_utc() as i64;
+        let first = range.start.0 * SLOT_SECONDS + shift;
+        let last_end = range.end.0 * SLOT_SECONDS + shift;
+        let (day, start_min) = (first.div_euclid(DAY), first.rem_euclid(DAY) / 60);
+        let (end_day, end_min) = (last_end.div_euclid(DAY), last_end.rem_euclid(DAY) / 60);
+        // A job ending exactly at midnight ends at minute 1440 of its own day.
+        let end_min = match end_day - day {
+            0 => end_min,
+            1 if end_min == 0 => 24 * 60,
+            _ => return false,
+        };
+        // 1970-01-01 (day 0) was a Thursday: 3 days after a Monday.
+        let weekday = (day + 3).rem_euclid(7);
+        self.days.iter().any(|d| d.num_days_from_monday() as i64 == weekday)
+            && start_min >= self.start as i64
+            && end_min <= self.end as i64
+    }
+
+    /// [`Self::covers`] through chrono's calendar types: the reference the
+    /// fast version is tested against.
+    #[cfg(test)]
+    fn covers_by_calendar(&self, range: &SlotRange, offset: FixedOffset) -> bool {
+        use chrono::{Datelike, Timelike};
         if range.is_empty() {
             return false;
         }
@@ -55,7 +87,6 @@ impl WorkingHours {
         let last_end = range.end.start_at(offset);
         let day_start = first.date_naive();
         let start_min = first.hour() * 60 + first.minute();
-        // A job ending exactly at midnight ends at minute 1440 of its own day.
         let end_min = if last_end.date_naive() == day_start {
             last_end.hour() * 60 + last_end.minute()
         } else if last_end.date_naive() == day_start.succ_opt().unwrap_or(day_start)
@@ -262,6 +293,24 @@ mod tests {
         let weekdays = WorkingHours { days: vec![Weekday::Mon], ..WorkingHours::default() };
         // 2026-03-06 is a Friday.
         assert!(!weekdays.covers(&range("2026-03-06T10:00:00+08:00", 60), tz));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn covers_agrees_with_the_calendar_version(
+            start in 0i64..2_000_000,
+            len in 0i64..60,
+            offset_min in -12i64 * 60..=14 * 60,
+            days in proptest::collection::vec(0u8..7, 0..8),
+            from in 0u32..=1440,
+            until in 0u32..=1440,
+        ) {
+            let days = days.into_iter().map(|d| Weekday::try_from(d).unwrap_or(Weekday::Mon)).collect();
+            let h = WorkingHours { days, start: from, end: until };
+            let offset = FixedOffset::east_opt((offset_min * 60) as i32).unwrap_or(crate::default_offset());
+            let r = SlotRange { start: crate::Slot(start), end: crate::Slot(start + len) };
+            proptest::prop_assert_eq!(h.covers(&r, offset), h.covers_by_calendar(&r, offset));
+        }
     }
 
     #[test]
