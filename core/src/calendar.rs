@@ -5,13 +5,16 @@
 
 use crate::ids::OrderId;
 use crate::slot::{Slot, SlotRange};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Slots held by orders, tentatively (awarded, not yet committed) or firmly.
 #[derive(Debug, Clone, Default)]
 pub struct Calendar {
     slots: BTreeMap<Slot, OrderId>,
     by_order: HashMap<OrderId, Booking>,
+    /// The first slot of every booking (bookings never overlap, so each is
+    /// one booking's): the day's load is a range count, not a scan.
+    starts: BTreeSet<Slot>,
 }
 
 /// One order's hold on the calendar.
@@ -45,17 +48,31 @@ impl Calendar {
     }
 
     fn first_conflict(&self, range: &SlotRange, order: &OrderId) -> Option<Conflict> {
+        if range.start >= range.end {
+            return None;
+        }
+        let mine = self.own_range(order);
         self.slots
             .range(range.start..range.end)
-            .find(|(_, holder)| *holder != order)
+            .find(|(slot, _)| !mine.is_some_and(|r| r.start <= **slot && **slot < r.end))
             .map(|(slot, holder)| Conflict { slot: *slot, holder: holder.clone() })
     }
 
+    /// The range `order` holds, if any. Exactly the slots of that range map
+    /// to `order` (`hold` refuses conflicts and replaces an order's earlier
+    /// hold whole; the property test below checks it), so "held by someone
+    /// else" is "held and outside this range": slot numbers are compared
+    /// instead of order ids.
+    fn own_range(&self, order: &OrderId) -> Option<SlotRange> {
+        self.by_order.get(order).map(|b| b.range)
+    }
+
     /// The slots in `[from, to)` held for orders other than `order`, in order.
-    pub fn held_by_others<'a>(&'a self, from: Slot, to: Slot, order: &'a OrderId) -> impl Iterator<Item = Slot> + 'a {
+    pub fn held_by_others(&self, from: Slot, to: Slot, order: &OrderId) -> impl Iterator<Item = Slot> + '_ {
+        let mine = self.own_range(order);
         // An empty or inverted range holds nothing (BTreeMap::range would panic).
         let range = (from < to).then(|| self.slots.range(from..to)).into_iter().flatten();
-        range.filter(move |(_, holder)| *holder != order).map(|(slot, _)| *slot)
+        range.map(|(slot, _)| *slot).filter(move |slot| !mine.is_some_and(|r| r.start <= *slot && *slot < r.end))
     }
 
     /// Holds `range` for `order`, replacing any earlier hold of that order.
@@ -75,6 +92,7 @@ impl Calendar {
         for slot in range.iter() {
             self.slots.insert(slot, order.clone());
         }
+        self.starts.insert(range.start);
         self.by_order.insert(order.clone(), Booking { range, firm });
         Ok(())
     }
@@ -93,6 +111,7 @@ impl Calendar {
     /// Frees whatever `order` holds; returns what it held.
     pub fn release(&mut self, order: &OrderId) -> Option<Booking> {
         let booking = self.by_order.remove(order)?;
+        self.starts.remove(&booking.range.start);
         for slot in booking.range.iter() {
             if self.slots.get(&slot) == Some(order) {
                 self.slots.remove(&slot);
@@ -123,7 +142,10 @@ impl Calendar {
 
     /// Number of jobs that start within `[from, to)`; the worker's load.
     pub fn jobs_between(&self, from: Slot, to: Slot) -> usize {
-        self.by_order.values().filter(|b| b.range.start >= from && b.range.start < to).count()
+        if from >= to {
+            return 0;
+        }
+        self.starts.range(from..to).count()
     }
 
     /// Drops every hold that ended before `before` (past jobs need no check).
@@ -176,6 +198,13 @@ mod tests {
                     0 | 1 => {
                         let range = r(start, start + len);
                         let free_before = c.is_free_for(&range, &id);
+                        // Free means every held slot of the range is this order's own.
+                        let naive = c.slots.range(range.start..range.end).all(|(_, holder)| *holder == id);
+                        prop_assert_eq!(free_before, naive);
+                        let others: Vec<Slot> = c.held_by_others(range.start, range.end, &id).collect();
+                        let naive: Vec<Slot> =
+                            c.slots.range(range.start..range.end).filter(|(_, h)| **h != id).map(|(s, _)| *s).collect();
+                        prop_assert_eq!(others, naive);
                         let res = c.hold(range, &id, op == 1);
                         prop_assert_eq!(res.is_ok(), free_before);
                     }
@@ -190,6 +219,11 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(count, c.slots.len());
+                let starts: BTreeSet<Slot> = c.bookings().map(|(_, b)| b.range.start).collect();
+                prop_assert_eq!(&starts, &c.starts);
+                let (from, to) = (Slot(start), Slot(start + 12));
+                let naive = c.bookings().filter(|(_, b)| b.range.start >= from && b.range.start < to).count();
+                prop_assert_eq!(c.jobs_between(from, to), naive);
                 let all: Vec<_> = c.bookings().map(|(_, b)| b.range).collect();
                 for (i, x) in all.iter().enumerate() {
                     for y in &all[i + 1..] {
