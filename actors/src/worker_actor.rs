@@ -227,8 +227,11 @@ impl Actor for WorkerActor {
                 let _ = reply.send(bid);
             }
             WorkerMsg::Award { order, range, reply } => {
+                // A retried award for a booking the database already confirmed
+                // stays firm: it must not become a hold that lapses.
+                let confirmed = state.calendar.booking(&order).is_some_and(|b| b.firm && b.range == range);
                 let result = state.calendar.hold(range, &order, false).map_err(|c| c.to_string());
-                if result.is_ok() {
+                if result.is_ok() && !confirmed {
                     state.awards += 1;
                     let ttl = Duration::from_millis(state.shared.cfg.dispatch.hold_ttl_ms);
                     state.tentative.insert(order, tokio::time::Instant::now() + ttl);

@@ -120,3 +120,38 @@ async fn a_tentative_hold_that_is_never_confirmed_lapses() {
     let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(report.is_clean(), "{report:?}");
 }
+
+#[tokio::test]
+async fn a_retried_award_for_a_confirmed_booking_does_not_lapse() {
+    let db = fresh_sqlite().await;
+    let e = engine(db.clone(), quick_config()).await;
+    e.register_worker(worker("W1", Service::Cleaning, 3, 1.0)).await.unwrap_or_else(|e| panic!("{e}"));
+    let start = day_at(&e, 2, 10, 0);
+    let (booked, _) = e
+        .create_order(&CustomerId::from("C1"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(booked.state, OrderState::AwaitingPayment);
+
+    // The same award again (a retry that crossed the confirmation).
+    let cell = e.shared().workers.lookup("W1").unwrap_or_else(|| panic!("worker actor not running"));
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let range = autoglm_core::slot::SlotRange::covering(&start, 120);
+    assert!(cell.send_message(WorkerMsg::Award { order: booked.id.clone(), range, reply: tx.into() }).is_ok());
+    assert_eq!(rx.await.ok(), Some(Ok(())));
+
+    // Well past the hold time the booking still keeps the worker.
+    let ttl = Duration::from_millis(quick_config().dispatch.hold_ttl_ms);
+    tokio::time::pause();
+    tokio::time::sleep(ttl * 2).await;
+    tokio::time::resume();
+    let (second, _) = e
+        .create_order(&CustomerId::from("C2"), request(Service::Cleaning, start, 120), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(second.state, OrderState::Unassignable, "the database keeps the worker's reservation");
+    // And so does the worker's own calendar (else it would bid for that time
+    // and lose every race at the database).
+    let bookings = e.registry().get("worker/W1").map(|s| s.fields["bookings"].clone());
+    assert_eq!(bookings, Some(serde_json::json!(1)), "the confirmed booking was dropped from the calendar");
+}

@@ -139,13 +139,11 @@ impl OrderCache {
         Ok(Some(order))
     }
 
-    /// Caches `order` as just written. The caller holds the newest version:
-    /// an order's changes are committed one after another by its own actor,
-    /// each checked against the version before it, so there is nothing newer
-    /// to keep and no lookup before the insert (reads that fill the cache
-    /// check versions, [`Self::get`]).
+    /// Caches `order` as just written, unless L1 already has a newer version
+    /// (in a cluster another node may have committed, and a read here filled
+    /// it from L2, between this commit and this put).
     pub async fn put(&self, order: &Order) {
-        self.l1.insert(order.id.clone(), Arc::new(order.clone()));
+        self.l1_keep_newest(Arc::new(order.clone()));
         self.l2_set(order, false).await;
     }
 
@@ -188,11 +186,19 @@ impl OrderCache {
     }
 
     fn l1_fill(&self, order: Arc<Order>) {
-        // A writer's newer value may have arrived meanwhile; keep the higher version.
-        let newer = self.l1.get(&order.id).is_none_or(|old| old.version < order.version);
-        if newer {
-            self.l1.insert(order.id.clone(), order);
-        }
+        // A writer's newer value may have arrived meanwhile.
+        self.l1_keep_newest(order);
+    }
+
+    /// Puts `order` in L1 unless a newer version is there: one step under
+    /// the key's lock (a lookup and then an insert could interleave with
+    /// another writer's).
+    fn l1_keep_newest(&self, order: Arc<Order>) {
+        let version = order.version;
+        self.l1.entry_by_ref(&order.id.clone()).and_compute_with(|cached| match cached {
+            Some(c) if c.value().version > version => moka::ops::compute::Op::Nop,
+            _ => moka::ops::compute::Op::Put(order),
+        });
     }
 
     /// The Redis client, unless L2 is off or in its back-off after an error.

@@ -31,13 +31,13 @@ async fn l1_serves_repeated_reads_and_invalidate_shows_the_new_value() {
     let now = cache.get(&o.id, &db).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(now.as_deref(), Some(&o2));
 
-    // The writer of a new version puts it (its actor commits the order's
-    // versions in turn, so a put always carries the newest): reads see it
-    // without going to the database.
+    // A writer that has the new value puts it, and reads see it without going
+    // to the database; an older one does not replace it.
     let mut o3 = o2.clone();
     o3.version = 2;
     let reads = cache.stats().db_reads;
     cache.put(&o3).await;
+    cache.put(&o2).await;
     assert_eq!(cache.get(&o.id, &db).await.ok().flatten().map(|o| o.version), Some(2));
     assert_eq!(cache.stats().db_reads, reads);
 
