@@ -127,7 +127,7 @@ impl WorkerState {
         self.probe.publish_from(self);
     }
 
-    /// Updates the gauges (after every message that changes them).
+    /// Updates the gauges (after every message: four stores).
     fn count(&self) {
         let g = &self.gauges;
         g.set(0, self.calendar.len() as i64);
@@ -222,7 +222,6 @@ impl Actor for WorkerActor {
                 if let Some(b) = &mut bid {
                     b.fence = state.fence;
                     state.bids += 1;
-                    state.gauges.set(2, state.bids as i64);
                 }
                 let _ = reply.send(bid);
             }
@@ -238,7 +237,6 @@ impl Actor for WorkerActor {
                     state.arm_sweep(&myself);
                 }
                 let _ = reply.send(result);
-                state.count();
             }
             WorkerMsg::Confirm { order, range } => {
                 state.tentative.remove(&order);
@@ -248,12 +246,10 @@ impl Actor for WorkerActor {
                     evict_overlapping(state, &range, &order);
                     let _ = state.calendar.hold(range, &order, true);
                 }
-                state.count();
             }
             WorkerMsg::Release { order } => {
                 state.tentative.remove(&order);
                 state.calendar.release(&order);
-                state.count();
             }
             WorkerMsg::ExpireHolds => {
                 state.sweep_armed = false;
@@ -265,7 +261,6 @@ impl Actor for WorkerActor {
                     state.tentative.remove(&order);
                     state.calendar.release(&order);
                 }
-                state.count();
                 state.arm_sweep(&myself);
             }
             WorkerMsg::Suggest { order, from, len, reply } => {
@@ -289,6 +284,7 @@ impl Actor for WorkerActor {
             }
             WorkerMsg::Fail(reason) => return Err(reason.into()),
         }
+        state.count();
         state.arm_idle(&myself);
         Ok(())
     }

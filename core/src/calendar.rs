@@ -48,14 +48,9 @@ impl Calendar {
     }
 
     fn first_conflict(&self, range: &SlotRange, order: &OrderId) -> Option<Conflict> {
-        if range.start >= range.end {
-            return None;
-        }
-        let mine = self.own_range(order);
-        self.slots
-            .range(range.start..range.end)
-            .find(|(slot, _)| !mine.is_some_and(|r| r.start <= **slot && **slot < r.end))
-            .map(|(slot, holder)| Conflict { slot: *slot, holder: holder.clone() })
+        let slot = self.held_by_others(range.start, range.end, order).next()?;
+        let holder = self.slots.get(&slot)?.clone();
+        Some(Conflict { slot, holder })
     }
 
     /// The range `order` holds, if any. Exactly the slots of that range map
