@@ -27,7 +27,7 @@ SESSIONS=${SESSIONS:-memory}
 BIN=${AUTOGLM_BIN:-$PWD/target/release/autoglm}
 PORT=18181
 [[ -x $BIN ]] || { echo "build first: ./dev cargo build --release" >&2; exit 1; }
-for tool in psql curl jq; do command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }; done
+for tool in psql curl jq /usr/bin/time; do command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }; done
 B=$(mktemp -d /tmp/autoglm-node-bench.XXXXXX)
 PID=
 cleanup() {
@@ -39,6 +39,12 @@ cleanup() {
 trap cleanup EXIT
 wait_ready() { for _ in $(seq 1 600); do curl -sf "$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "not ready: $1" >&2; exit 1; }
 cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+# CPU seconds of every process named $1 (its backends, for a database server).
+cpu_all() {
+  local total=0 p
+  for p in $(pgrep -x "$1"); do total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" '{printf "%.2f", t + ($14 + $15) / hz}' "/proc/$p/stat" 2>/dev/null || echo "$total"); done
+  echo "$total"
+}
 
 for backend in $BACKENDS; do
   dir=$B/$backend
@@ -65,9 +71,10 @@ for backend in $BACKENDS; do
   "$BIN" serve "${args[@]}" --listen 127.0.0.1:$PORT --data-dir "$dir" --demo --demo-workers "$WORKERS" > "$dir/node.log" 2>&1 &
   PID=$!
   wait_ready http://127.0.0.1:$PORT
-  before=$(cpu_secs $PID)
-  "$BIN" loadgen --target http://127.0.0.1:$PORT --mix "$MIX" --rate "$RATE" --duration "$SECS" --data-dir "$dir" --json > "$dir/out.json"
-  after=$(cpu_secs $PID)
+  before=$(cpu_secs $PID); pg_before=$(cpu_all postgres); redis_before=$(cpu_all redis-server)
+  /usr/bin/time -o "$dir/loadgen.time" -f '%U %S' \
+    "$BIN" loadgen --target http://127.0.0.1:$PORT --mix "$MIX" --rate "$RATE" --duration "$SECS" --data-dir "$dir" --json > "$dir/out.json"
+  after=$(cpu_secs $PID); pg_after=$(cpu_all postgres); redis_after=$(cpu_all redis-server)
   if [[ $MIX == chat ]]; then
     jq -c '{turns_per_s: (.throughput*10|round/10), conversations_per_s: (.conversations_per_sec*10|round/10), p50_ms, p99_ms,
             p999_ms, turns: .ok, errors, double_bookings: .invariants.double_bookings, by_state: .invariants.by_state}' "$dir/out.json"
@@ -78,5 +85,6 @@ for backend in $BACKENDS; do
   batches=$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^autoglm_writer_batches_total/ {print $2}')
   hwm=$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' /proc/$PID/status)
   echo "node: $(awk -v a="$after" -v b="$before" 'BEGIN {printf "%.2f", a - b}') CPU seconds under load, peak RSS $hwm, writer batches $batches"
+  echo "CPU seconds besides: loadgen $(awk '{printf "%.2f", $1 + $2}' "$dir/loadgen.time"), postgres $(awk -v a="$pg_after" -v b="$pg_before" 'BEGIN {printf "%.2f", a - b}'), redis $(awk -v a="$redis_after" -v b="$redis_before" 'BEGIN {printf "%.2f", a - b}')"
   kill "$PID"; wait "$PID" 2>/dev/null; PID=
 done

@@ -1,7 +1,7 @@
 //! The engine facade: what the HTTP edge and the CLI call. It authorizes,
 //! finds (or rehydrates) the right actor, and relays; the actors decide.
 
-use crate::order_actor::{Command, OrderActor, OrderArgs, OrderMsg};
+use crate::order_actor::{Command, FirstWrite, OrderActor, OrderArgs, OrderMsg, Settled, SettledSlot, Unsaved};
 use crate::payments::{CallbackNotice, Checkout, GatewayError, PaymentGateway, SandboxGateway};
 use crate::worker_actor::WorkerMsg;
 use crate::{groups, Clock, EngineConfig, EngineError, Shared};
@@ -11,7 +11,7 @@ use autoglm_core::order::OrderRequest;
 use autoglm_core::payment::PaymentState;
 use autoglm_core::{CustomerId, Order, OrderId, OrderState, PaymentId, Worker, WorkerId};
 use autoglm_storage::{
-    CustomerPrefs, Db, IdempotencyRow, InvariantReport, NewEvent, OrderCache, OrderChange, OrderFilter, WriteError,
+    Creation, CustomerPrefs, Db, IdempotencyRow, InvariantReport, OrderCache, OrderFilter,
     Writer,
 };
 use autoglm_supervisor::{
@@ -21,7 +21,7 @@ use chrono::{DateTime, FixedOffset};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,6 +105,47 @@ pub struct Engine {
     shared: Arc<Shared>,
     sandbox: Option<Arc<SandboxGateway>>,
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    keys: Arc<KeysInFlight>,
+}
+
+/// Idempotency keys whose request is being placed on this node. A new order
+/// is stored only once it settles, so a concurrent repeat of a request
+/// would otherwise negotiate (and hold workers) a second time: it waits for
+/// the first instead, then replays it. (Across nodes the key's unique row
+/// still makes it one order.)
+#[derive(Default)]
+struct KeysInFlight(Mutex<HashMap<(CustomerId, String), Arc<tokio::sync::Mutex<()>>>>);
+
+/// The turn of one request with its key; dropping it lets the next one go.
+struct KeyTurn {
+    keys: Arc<KeysInFlight>,
+    id: (CustomerId, String),
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl KeysInFlight {
+    /// Waits until no other request with this key is being placed here;
+    /// `true` when it had to wait (the other may have placed the order).
+    async fn turn(self: &Arc<Self>, customer: &CustomerId, key: &str) -> (KeyTurn, bool) {
+        let id = (customer.clone(), key.to_string());
+        let lock = self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
+        let (turn, waited) = match lock.clone().try_lock_owned() {
+            Ok(turn) => (turn, false),
+            Err(_) => (lock.clone().lock_owned().await, true),
+        };
+        (KeyTurn { keys: self.clone(), id, lock, _turn: turn }, waited)
+    }
+}
+
+impl Drop for KeyTurn {
+    fn drop(&mut self) {
+        let mut map = self.keys.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Only the map and this turn hold it: nobody waits, forget the key.
+        if Arc::strong_count(&self.lock) == 2 {
+            map.remove(&self.id);
+        }
+    }
 }
 
 /// Pause before a payment deadline that could not be delivered is tried again.
@@ -165,7 +206,7 @@ impl Engine {
             deadlines: deadline_tx,
             cfg,
         });
-        let engine = Engine { shared, sandbox: parts.sandbox, tasks: Arc::default() };
+        let engine = Engine { shared, sandbox: parts.sandbox, tasks: Arc::default(), keys: Arc::default() };
         if !engine.shared.clustered {
             engine.start_workers().await?;
         }
@@ -247,7 +288,7 @@ impl Engine {
         let n = live.len();
         for order in live {
             let id = order.id.clone();
-            if let Err(e) = self.start_order(order, None).await {
+            if let Err(e) = self.start_order(order, None, None).await {
                 tracing::error!(order = %id, error = %e, "could not rehydrate order");
             }
         }
@@ -257,10 +298,13 @@ impl Engine {
         Ok(())
     }
 
+    /// Starts the actor of `order`: a stored one, or a new one (`unsaved`)
+    /// that its actor writes when it settles and tells `on_settled`.
     async fn start_order(
         &self,
         order: Order,
-        on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
+        on_settled: Option<Settled>,
+        unsaved: Option<Unsaved>,
     ) -> Result<ActorRef<OrderMsg>, EngineError> {
         let shared = self.shared.clone();
         let id = order.id.clone();
@@ -268,23 +312,39 @@ impl Engine {
         // The creating request's span, to trace the first negotiation under it (only
         // then: a span held by an actor stays open).
         let origin = on_settled.as_ref().map(|_| tracing::Span::current());
-        let first = Arc::new(Mutex::new(Some(Box::new((order, on_settled, origin)))));
+        let on_settled: Option<SettledSlot> = on_settled.map(|tx| Arc::new(Mutex::new(Some(tx))));
+        let first = Arc::new(Mutex::new(Some(Box::new((order, origin)))));
         let spec = ChildSpec {
             id: id.to_string(),
             kind: "order".into(),
             restart: Restart::Transient,
             start: Arc::new(move |ctx: StartCtx| {
-                // A restart reloads from the database; whoever waited on the
-                // first incarnation falls back to asking the new one.
-                let (initial, on_settled, origin) = match first.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                // A restart reloads from the database, or starts a new order
+                // not stored yet over again; a request still waiting for the
+                // outcome is told by whichever incarnation settles it.
+                let (initial, origin) = match first.lock().unwrap_or_else(|e| e.into_inner()).take() {
                     Some(boxed) if ctx.attempt == 0 => {
-                        let (order, tx, span) = *boxed;
-                        (Some(order), tx, span)
+                        let (order, span) = *boxed;
+                        (Some(order), span)
                     }
-                    _ => (None, None, None),
+                    _ => {
+                        let again = unsaved.as_ref().and_then(|u| {
+                            u.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(order, _)| order.clone())
+                        });
+                        (again, None)
+                    }
                 };
-                let args =
-                    OrderArgs { id: id.clone(), initial, probe: ctx.probe, on_settled, origin, shared: shared.clone() };
+                let on_settled = on_settled.clone();
+                let unsaved = unsaved.clone().filter(|_| initial.is_some());
+                let args = OrderArgs {
+                    id: id.clone(),
+                    initial,
+                    probe: ctx.probe,
+                    on_settled,
+                    unsaved,
+                    origin,
+                    shared: shared.clone(),
+                };
                 Box::pin(async move {
                     let (actor, _) = Actor::spawn_linked(None, OrderActor, args, ctx.supervisor).await?;
                     Ok(actor.get_cell())
@@ -307,7 +367,7 @@ impl Engine {
         }
         let order =
             self.shared.db.get_order(id).await?.ok_or_else(|| EngineError::NotFound("order", id.to_string()))?;
-        self.start_order(order, None).await
+        self.start_order(order, None, None).await
     }
 
     /// Sends a request to an order's actor and waits for the answer; retries
@@ -333,8 +393,8 @@ impl Engine {
 
     // ----- customers -------------------------------------------------------
 
-    /// Places an order: checks it, stores it in `negotiating`, lets its actor
-    /// negotiate, and returns it once settled. With an idempotency key, a
+    /// Places an order: checks it, lets its actor negotiate, stores it once
+    /// settled (assigned or unassignable), and returns it. With an idempotency key, a
     /// repeated request returns the first order (`false`: not new).
     pub async fn create_order(
         &self,
@@ -363,10 +423,25 @@ impl Engine {
                 return Err(e.into());
             }
         };
+        // A repeat that waited for a concurrent first request returns its order.
+        let _turn = match &keyed {
+            Some((key, hash)) => {
+                let (turn, waited) = self.keys.turn(customer, key).await;
+                if waited {
+                    if let Some(order) = self.replay(customer, key, hash).await? {
+                        return Ok((order, false));
+                    }
+                }
+                Some(turn)
+            }
+            None => None,
+        };
         let id = OrderId(self.shared.next_id(OrderId::PREFIX));
         let order = Order::new(id.clone(), customer.clone(), valid, now);
-        let change = OrderChange {
-            event: Some(NewEvent { from: None, event: "create".into(), detail: serde_json::json!({}) }),
+        // Nothing is written yet: the order actor negotiates first and writes
+        // the order once, settled, with its creation event and the key.
+        let first = FirstWrite {
+            creation: Creation::of(&order, serde_json::json!({})),
             idempotency: keyed.as_ref().map(|(key, hash)| IdempotencyRow {
                 customer_id: customer.clone(),
                 key: key.to_string(),
@@ -374,12 +449,13 @@ impl Engine {
                 order_id: id.clone(),
                 created_at_ms: now.timestamp_millis(),
             }),
-            expected_version: None,
-            ..OrderChange::insert(order.clone())
         };
-        match self.shared.writer.submit(change).await {
-            Ok(()) => {}
-            Err(WriteError::DuplicateKey) => {
+        let unsaved: Unsaved = Arc::new(Mutex::new(Some((order.clone(), first))));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.start_order(order, Some(tx), Some(unsaved)).await?;
+        let settled = match tokio::time::timeout(CALL_TIMEOUT, rx).await {
+            Ok(Ok(Ok(order))) => order,
+            Ok(Ok(Err(EngineError::Duplicate))) => {
                 // A concurrent request with the same key won the race.
                 let replayed = match &keyed {
                     Some((key, hash)) => self.replay(customer, key, hash).await?,
@@ -389,17 +465,15 @@ impl Engine {
                     .map(|order| (order, false))
                     .ok_or_else(|| EngineError::Conflict("duplicate request".into()));
             }
-            Err(e) => return Err(e.into()),
-        }
-        self.shared.metrics.created();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.start_order(order, Some(tx)).await?;
-        let settled = match tokio::time::timeout(CALL_TIMEOUT, rx).await {
-            Ok(Ok(order)) => order,
-            // The actor restarted mid-negotiation: ask its new incarnation.
-            Ok(Err(_)) => self.ask(&id, OrderMsg::Get).await?,
+            Ok(Ok(Err(e))) => return Err(e),
+            // Every incarnation of the actor is gone: ask the database.
+            Ok(Err(_)) => self.ask(&id, OrderMsg::Get).await.map_err(|e| match e {
+                EngineError::NotFound(..) => EngineError::Unavailable(format!("order {id} was not stored")),
+                e => e,
+            })?,
             Err(_) => return Err(EngineError::Unavailable(format!("order {id} is still negotiating"))),
         };
+        self.shared.metrics.created();
         Ok((settled, true))
     }
 

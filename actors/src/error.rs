@@ -18,6 +18,9 @@ pub enum EngineError {
     /// It conflicts with the current state (idempotency key reuse, a race).
     #[error("{0}")]
     Conflict(String),
+    /// A request with this idempotency key was already made (the key's row is taken).
+    #[error("duplicate request")]
+    Duplicate,
     /// The request is malformed in a way the domain does not name.
     #[error("{0}")]
     BadRequest(String),
@@ -45,7 +48,7 @@ impl From<WriteError> for EngineError {
             WriteError::Storage(s) => s.into(),
             WriteError::StaleVersion { .. } => EngineError::Conflict("the order changed meanwhile; try again".into()),
             WriteError::SlotTaken { .. } => EngineError::Conflict("that time was just taken".into()),
-            WriteError::DuplicateKey => EngineError::Conflict("duplicate request".into()),
+            WriteError::DuplicateKey => EngineError::Duplicate,
             // Only a negotiation commits with a fence, and it moves to the next bid.
             WriteError::Fenced { .. } => {
                 EngineError::Unavailable("the worker moved to another node meanwhile; try again".into())

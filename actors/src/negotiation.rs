@@ -187,7 +187,10 @@ where
                         return Err(e);
                     }
                 };
-                change.expected_version = Some(order.version);
+                // Written over the version bid on; a new order's first write inserts it.
+                if change.created.is_none() {
+                    change.expected_version = Some(order.version);
+                }
                 change.fence = bid.fence.map(|token| Fence { resource: worker_resource(&bid.worker), token });
                 let next = change.order.clone();
                 match commit(change).await {

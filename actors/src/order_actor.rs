@@ -9,12 +9,12 @@ use autoglm_core::order::{AssignedWorker, PaymentInfo};
 use autoglm_core::payment::PaymentState;
 use autoglm_core::slot::SlotRange;
 use autoglm_core::{Order, OrderEvent, OrderId, OrderState, PaymentId, WorkerId};
-use autoglm_storage::{NewEvent, OrderChange, PaymentRow, WriteError};
+use autoglm_storage::{Creation, IdempotencyRow, NewEvent, OrderChange, PaymentRow, WriteError};
 use autoglm_supervisor::{Inbox, Inspect, Probe};
 use chrono::{DateTime, FixedOffset};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -79,6 +79,35 @@ impl ractor::Message for OrderMsg {}
 /// The actor behaviour.
 pub struct OrderActor;
 
+/// What a new order writes with its first change besides the order: it is
+/// negotiated before anything is stored, and written once, when it settles
+/// (assigned or unassignable), with its creation event.
+#[derive(Debug, Clone)]
+pub struct FirstWrite {
+    /// The creation event.
+    pub creation: Creation,
+    /// The request's idempotency key (a duplicate fails the write).
+    pub idempotency: Option<IdempotencyRow>,
+}
+
+/// A new order not stored yet, shared by its actor and the actor's child
+/// spec: an incarnation restarted before the first write starts from it
+/// again. Emptied once the order is stored.
+pub type Unsaved = Arc<Mutex<Option<(Order, FirstWrite)>>>;
+
+impl FirstWrite {
+    /// `change` as the order's first write: an insert with the creation
+    /// event and the idempotency key.
+    fn apply(self, change: OrderChange) -> OrderChange {
+        OrderChange {
+            expected_version: None,
+            created: Some(self.creation),
+            idempotency: self.idempotency,
+            ..change
+        }
+    }
+}
+
 /// How an order actor starts.
 pub struct OrderArgs {
     /// The order id.
@@ -87,8 +116,12 @@ pub struct OrderArgs {
     pub initial: Option<Order>,
     /// Its entry in the live registry (made by the supervisor).
     pub probe: Probe,
-    /// Told the order once negotiation settles (the request that created it).
-    pub on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
+    /// Told the order once negotiation settles (the request that created
+    /// it), or why a new order could not be stored; shared by the actor's
+    /// incarnations, so a restarted one tells the request too.
+    pub on_settled: Option<SettledSlot>,
+    /// Set for a new order not stored yet.
+    pub unsaved: Option<Unsaved>,
     /// The span of the request that created it: the first negotiation is
     /// traced under it (one trace from request to award).
     pub origin: Option<tracing::Span>,
@@ -96,13 +129,21 @@ pub struct OrderArgs {
     pub shared: Arc<Shared>,
 }
 
+/// Where the outcome of a new order's negotiation goes.
+pub type Settled = tokio::sync::oneshot::Sender<Result<Order, EngineError>>;
+
+/// The request waiting for a new order, until an incarnation of its actor
+/// settles it.
+pub type SettledSlot = Arc<Mutex<Option<Settled>>>;
+
 /// A live order.
 pub struct LiveOrder {
     order: Order,
     activity: u64,
     idle_timer: bool,
     rounds: u32,
-    on_settled: Option<tokio::sync::oneshot::Sender<Order>>,
+    on_settled: Option<SettledSlot>,
+    unsaved: Option<Unsaved>,
     origin: Option<tracing::Span>,
     probe: Probe,
     inbox: Inbox,
@@ -150,8 +191,19 @@ impl Actor for OrderActor {
         }
         let probe = args.probe;
         let inbox = probe.inbox();
-        let (on_settled, origin) = (args.on_settled, args.origin);
-        Ok(LiveOrder { order, activity: 0, idle_timer: false, rounds: 0, on_settled, origin, probe, inbox, shared })
+        let (on_settled, origin, unsaved) = (args.on_settled, args.origin, args.unsaved);
+        Ok(LiveOrder {
+            order,
+            activity: 0,
+            idle_timer: false,
+            rounds: 0,
+            on_settled,
+            unsaved,
+            origin,
+            probe,
+            inbox,
+            shared,
+        })
     }
 
     async fn post_start(&self, myself: ActorRef<OrderMsg>, state: &mut LiveOrder) -> Result<(), ActorProcessingErr> {
@@ -183,9 +235,16 @@ impl Actor for OrderActor {
                 // actor's task (that made each live actor ~20 KiB larger).
                 // Taken: holding the request's span would keep it open.
                 let origin = state.origin.take().unwrap_or_else(tracing::Span::none);
-                Box::pin(state.negotiate().instrument(origin)).await;
-                if let Some(tx) = state.on_settled.take() {
-                    let _ = tx.send(state.order.clone());
+                let outcome = Box::pin(state.negotiate().instrument(origin)).await;
+                if let Some(slot) = state.on_settled.take() {
+                    if let Some(tx) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        let _ = tx.send(outcome.clone().map(|()| state.order.clone()));
+                    }
+                }
+                if outcome.is_err() {
+                    // A new order that could not be stored: nothing of it remains.
+                    myself.stop(Some("not stored".into()));
+                    return Ok(());
                 }
             }
             OrderMsg::Get(reply) => {
@@ -251,6 +310,9 @@ impl LiveOrder {
     /// Commits `next` (with its event and side effects) and adopts it.
     async fn commit(&mut self, mut change: OrderChange) -> Result<(), EngineError> {
         change.expected_version = Some(self.order.version);
+        if let Some(first) = self.first_write() {
+            change = first.apply(change);
+        }
         let next = change.order.clone();
         if let Err(e) = self.shared.writer.submit(change).await {
             if matches!(e, WriteError::StaleVersion { .. }) {
@@ -258,9 +320,23 @@ impl LiveOrder {
             }
             return Err(e.into());
         }
+        self.stored();
         self.shared.cache.put(&next).await;
         self.order = next;
         Ok(())
+    }
+
+    /// What the first write of a new order adds, while it is not stored.
+    fn first_write(&self) -> Option<FirstWrite> {
+        let unsaved = self.unsaved.as_ref()?;
+        unsaved.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, first)| first.clone())
+    }
+
+    /// The order is in the database now: a restart reloads it from there.
+    fn stored(&mut self) {
+        if let Some(unsaved) = self.unsaved.take() {
+            *unsaved.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 
     /// Takes the order as stored: in a cluster another node's actor may have
@@ -273,13 +349,17 @@ impl LiveOrder {
         }
     }
 
-    async fn negotiate(&mut self) {
+    /// Runs the contract net and records the outcome. Errs only for a new
+    /// order that could not be stored (nothing of it remains); a stored
+    /// order that could not be settled stays in `negotiating`.
+    async fn negotiate(&mut self) -> Result<(), EngineError> {
         if self.order.state != OrderState::Negotiating {
-            return;
+            return Ok(());
         }
         self.rounds += 1;
         let prefs = self.shared.prefs(&self.order.customer_id).await;
         let range = self.order.slots();
+        let first = self.first_write();
         let result = negotiation::place(
             &self.shared,
             &self.order,
@@ -292,7 +372,7 @@ impl LiveOrder {
                 next.apply(OrderEvent::Assign, self.shared.clock.now())?;
                 self.assign(&mut next, bid);
                 let payment = self.open_payment(&mut next)?;
-                Ok(OrderChange {
+                let change = OrderChange {
                     event: Some(event(
                         order.state,
                         OrderEvent::Assign,
@@ -300,16 +380,22 @@ impl LiveOrder {
                     )),
                     reserve: Some((bid.worker.clone(), range)),
                     payment: Some(payment),
-                    ..OrderChange::insert(next)
+                    ..OrderChange::update(next, order.version)
+                };
+                Ok(match &first {
+                    Some(first) => first.clone().apply(change),
+                    None => change,
                 })
             },
         )
         .await;
         match result {
             Ok(Placement::Placed(order)) => {
+                self.stored();
                 self.order = *order;
                 self.shared.metrics.assigned();
                 self.schedule_expiry();
+                Ok(())
             }
             Ok(Placement::Nobody { alternatives }) => {
                 let mut next = self.order.clone();
@@ -322,17 +408,34 @@ impl LiveOrder {
                     );
                     match self.commit(OrderChange { event: Some(ev), ..OrderChange::insert(next) }).await {
                         Ok(()) => self.shared.metrics.unassignable(),
+                        Err(e) if self.unsaved.is_some() => return self.not_stored(e).await,
                         Err(e) => tracing::error!(order = %self.order.id, error = %e, "could not record unassignable"),
                     }
                 }
+                Ok(())
             }
+            Err(e) if self.unsaved.is_some() => self.not_stored(e).await,
             Err(e) => {
                 // Stays in negotiating (a restart or the next request retries),
                 // unless another node settled it meanwhile.
                 tracing::warn!(order = %self.order.id, error = %e, "negotiation failed");
                 self.reload().await;
+                Ok(())
             }
         }
+    }
+
+    /// A new order's first write failed. If an earlier incarnation (killed
+    /// after its write) stored it after all, carry on from the database;
+    /// otherwise nothing of it remains and the creator is told why.
+    async fn not_stored(&mut self, e: EngineError) -> Result<(), EngineError> {
+        if let Ok(Some(order)) = Box::pin(self.shared.db.get_order(&self.order.id)).await {
+            self.stored();
+            self.order = order;
+            return Ok(());
+        }
+        tracing::warn!(order = %self.order.id, error = %e, "new order not stored");
+        Err(e)
     }
 
     fn assign(&self, order: &mut Order, bid: &autoglm_core::Bid) {

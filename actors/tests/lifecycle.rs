@@ -225,3 +225,37 @@ async fn concurrent_retries_with_one_idempotency_key_make_one_order() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(other.state, OrderState::AwaitingPayment, "two workers are still free at that time: {other:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_order_the_database_refuses_leaves_nothing_behind() {
+    use sea_orm::ConnectionTrait;
+    let db = fresh_sqlite().await;
+    let e = engine(db.clone(), quick_config()).await;
+    e.register_worker(worker("W1", Service::Cleaning, 4, 1.0)).await.unwrap_or_else(|e| panic!("{e}"));
+    let c1 = CustomerId::from("C1");
+    let start = day_at(&e, 2, 10, 0);
+    // The order is negotiated first and written once, settled: make that write fail.
+    let refuse = "CREATE TRIGGER refuse_orders BEFORE INSERT ON orders BEGIN SELECT RAISE(ABORT, 'refused'); END";
+    db.conn().execute_unprepared(refuse).await.unwrap_or_else(|e| panic!("{e}"));
+    let refused = e.create_order(&c1, request(Service::Cleaning, start, 120), Some("k-refused")).await;
+    assert!(matches!(refused, Err(EngineError::Unavailable(_))), "{refused:?}");
+    let registry = e.registry().clone();
+    eventually("the unstored order's actor to stop", || registry.by_kind("order").is_empty()).await;
+    let by_state = db.count_orders_by_state().await.unwrap_or_default();
+    assert_eq!(by_state.values().sum::<u64>(), 0, "{by_state:?}");
+
+    // Nothing of it remains: the worker's hold was released and the key is unused.
+    db.conn().execute_unprepared("DROP TRIGGER refuse_orders").await.unwrap_or_else(|e| panic!("{e}"));
+    let (order, created) = e
+        .create_order(&c1, request(Service::Cleaning, start, 120), Some("k-refused"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(created, "the key was not taken by the refused attempt");
+    assert_eq!(order.state, OrderState::AwaitingPayment);
+    assert_eq!(order.worker.as_ref().map(|w| w.id.as_str()), Some("W1"), "W1's slots are free again");
+    let events = db.order_events(&order.id).await.unwrap_or_else(|e| panic!("{e}"));
+    let trail: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(trail, ["create", "assign"], "written once, with its creation");
+    let report = e.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.is_clean(), "{report:?}");
+}

@@ -71,7 +71,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(..) => ApiError::new(S::NOT_FOUND, "not_found", message),
             EngineError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", message),
             EngineError::Domain(d) => domain(d),
-            EngineError::Conflict(_) => ApiError::new(S::CONFLICT, "conflict", message),
+            EngineError::Conflict(_) | EngineError::Duplicate => ApiError::new(S::CONFLICT, "conflict", message),
             EngineError::BadRequest(_) => ApiError::new(S::BAD_REQUEST, "bad_request", message),
             EngineError::Overloaded(_) => ApiError::new(S::TOO_MANY_REQUESTS, "overloaded", message),
             EngineError::Unavailable(_) => ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", message),

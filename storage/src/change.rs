@@ -10,8 +10,9 @@ use crate::db::{now_ms, upsert_workers, Db};
 use crate::entity::{idempotency_keys, leases, order_events, orders, payments, reservations};
 use crate::error::{is_transient, is_unique_violation, StorageError, WriteError};
 use crate::lease::Fence;
-use crate::rows::{self, IdempotencyRow, NewEvent, PaymentRow};
-use autoglm_core::{Order, OrderId, Slot, SlotRange, Worker, WorkerId};
+use crate::rows::{self, Creation, IdempotencyRow, NewEvent, PaymentRow};
+use autoglm_core::{Order, OrderId, OrderState, Slot, SlotRange, Worker, WorkerId};
+use chrono::{DateTime, FixedOffset};
 use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
@@ -27,6 +28,9 @@ pub struct OrderChange {
     pub order: Order,
     /// `None`: insert a new order; `Some(v)`: update only if the stored version is `v`.
     pub expected_version: Option<i64>,
+    /// The order is new and was negotiated before it was stored: its
+    /// creation event, written before `event` (needs `expected_version: None`).
+    pub created: Option<Creation>,
     /// An `order_events` row (version and to-state taken from `order`).
     pub event: Option<NewEvent>,
     /// Delete this order's reservation rows first.
@@ -60,6 +64,7 @@ impl OrderChange {
         OrderChange {
             order,
             expected_version,
+            created: None,
             event: None,
             release_reservations: false,
             reserve: None,
@@ -190,9 +195,8 @@ pub(crate) async fn apply_one<C: ConnectionTrait>(c: &C, ch: &OrderChange) -> Re
             return Err(if is_unique_violation(&e) { Failure::Slot(worker.clone(), *range) } else { Failure::Db(e) });
         }
     }
-    if let Some(ev) = &ch.event {
-        order_events::Entity::insert(event_row(order, ev)?).exec_without_returning(c).await?;
-    }
+    let events = change_events(ch).collect::<Result<Vec<_>, _>>()?;
+    insert_chunked(c, events).await?;
     if let Some(p) = &ch.payment {
         upsert_payments(c, std::slice::from_ref(p)).await?;
     }
@@ -270,11 +274,7 @@ pub(crate) async fn apply_merged<C: ConnectionTrait>(c: &C, changes: &[&OrderCha
         .collect();
     insert_chunked(c, reserved).await?;
 
-    let events = changes
-        .iter()
-        .filter_map(|ch| ch.event.as_ref().map(|ev| event_row(&ch.order, ev)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
+    let events = changes.iter().flat_map(|ch| change_events(ch)).collect::<Result<Vec<_>, _>>().map_err(corrupt)?;
     insert_chunked(c, events).await?;
 
     let pays: Vec<PaymentRow> = changes.iter().filter_map(|ch| ch.payment.clone()).collect();
@@ -406,18 +406,32 @@ fn reservation_rows(order: &OrderId, worker: &WorkerId, range: &SlotRange) -> Ve
         .collect()
 }
 
-fn event_row(order: &Order, ev: &NewEvent) -> Result<order_events::ActiveModel, StorageError> {
-    let detail =
-        serde_json::to_string(&ev.detail).map_err(|e| StorageError::corrupt("order_event", order.id.as_str(), e))?;
+/// The event rows of one change, oldest first: the creation of an order
+/// negotiated before it was stored, then the change's own event.
+fn change_events(ch: &OrderChange) -> impl Iterator<Item = Result<order_events::ActiveModel, StorageError>> + '_ {
+    let order = &ch.order;
+    let created = ch.created.as_ref().map(|c| event_row(&order.id, c.version, c.state, &c.at, &c.event));
+    let own = ch.event.as_ref().map(|ev| event_row(&order.id, order.version, order.state, &order.updated_at, ev));
+    created.into_iter().chain(own)
+}
+
+fn event_row(
+    order: &OrderId,
+    version: i64,
+    to: OrderState,
+    at: &DateTime<FixedOffset>,
+    ev: &NewEvent,
+) -> Result<order_events::ActiveModel, StorageError> {
+    let detail = serde_json::to_string(&ev.detail).map_err(|e| StorageError::corrupt("order_event", order.as_str(), e))?;
     Ok(order_events::ActiveModel {
         id: NotSet,
-        order_id: Set(order.id.0.clone()),
-        version: Set(order.version),
+        order_id: Set(order.0.clone()),
+        version: Set(version),
         from_state: Set(ev.from.map(|s| s.as_str().to_string())),
-        to_state: Set(order.state.as_str().to_string()),
+        to_state: Set(to.as_str().to_string()),
         event: Set(ev.event.clone()),
         detail: Set(detail),
-        at_ms: Set(rows::ms(&order.updated_at)),
+        at_ms: Set(rows::ms(at)),
     })
 }
 

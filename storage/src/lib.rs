@@ -37,6 +37,6 @@ pub use db::{Db, DbOptions};
 pub use error::{StorageError, WriteError};
 pub use lease::{Fence, Lease};
 pub use migration::Migrator;
-pub use rows::{CustomerPrefs, EventRow, IdempotencyRow, InvariantReport, NewEvent, OrderFilter, PaymentRow};
+pub use rows::{Creation, CustomerPrefs, EventRow, IdempotencyRow, InvariantReport, NewEvent, OrderFilter, PaymentRow};
 pub use session::{SessionConfig, SessionError, SessionTurn, Sessions};
 pub use writer::{Writer, WriterConfig, WriterStats};

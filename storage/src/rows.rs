@@ -6,6 +6,7 @@ use crate::error::StorageError;
 use autoglm_core::money::Currency;
 use autoglm_core::payment::PaymentState;
 use autoglm_core::{Address, CustomerId, Money, Order, OrderId, OrderState, PaymentId, Worker, WorkerId};
+use chrono::{DateTime, FixedOffset};
 use sea_orm::ActiveValue::{NotSet, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -55,6 +56,34 @@ pub struct NewEvent {
     pub event: String,
     /// Details.
     pub detail: serde_json::Value,
+}
+
+/// The creation of an order that is first written when it settles (its
+/// negotiation ran before anything was stored): the `create` event, recorded
+/// at the version, state and time the order had when it was made, ahead of
+/// the change's own event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creation {
+    /// The order's version when made.
+    pub version: i64,
+    /// Its state when made.
+    pub state: OrderState,
+    /// When it was made.
+    pub at: DateTime<FixedOffset>,
+    /// The creation event (`from` is `None`).
+    pub event: NewEvent,
+}
+
+impl Creation {
+    /// The creation of `order` as it is now (just made), with `detail`.
+    pub fn of(order: &Order, detail: serde_json::Value) -> Self {
+        Creation {
+            version: order.version,
+            state: order.state,
+            at: order.updated_at,
+            event: NewEvent { from: None, event: "create".into(), detail },
+        }
+    }
 }
 
 /// A stored payment.

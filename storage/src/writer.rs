@@ -363,8 +363,13 @@ impl Lane {
         for ((change, reply), result) in changes.iter().zip(replies).zip(results) {
             if result.is_err() {
                 c.failed.fetch_add(1, Ordering::Relaxed);
-            } else if change.event.is_some() {
-                crate::metrics::transition(change.order.state.as_str());
+            } else {
+                if let Some(created) = &change.created {
+                    crate::metrics::transition(created.state.as_str());
+                }
+                if change.event.is_some() {
+                    crate::metrics::transition(change.order.state.as_str());
+                }
             }
             // The caller may have given up waiting; the change is written regardless.
             let _ = reply.send(result);

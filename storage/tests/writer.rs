@@ -2,9 +2,9 @@
 
 mod common;
 
-use autoglm_core::{OrderId, Slot, WorkerId};
+use autoglm_core::{OrderId, OrderState, Slot, WorkerId};
 use autoglm_storage::testing::{sample_order, test_databases};
-use autoglm_storage::{Fence, OrderChange, StorageError, WriteError, Writer, WriterConfig};
+use autoglm_storage::{Creation, Fence, IdempotencyRow, OrderChange, StorageError, WriteError, Writer, WriterConfig};
 use common::{create, insert_assigned, reschedule};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -327,6 +327,63 @@ async fn writer_groups_sustained_load_into_batches() {
         assert!(stats.mean_batch_size() >= 4.0, "[{name}] batches too small: {:.1}", stats.mean_batch_size());
         assert_eq!(stats.changes as usize, SUBMITTERS * each, "[{name}]");
         assert!(stats.mean_batch_size() >= 4.0, "[{name}] batches too small: {:.1}", stats.mean_batch_size());
+        writer.shutdown().await;
+    }
+}
+
+/// New orders negotiated before they were stored: each is written once,
+/// settled, with its creation event ahead of its own, alone (`Db::apply`)
+/// and many in one batch (the merged statements); a taken idempotency key
+/// fails only its change and leaves nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_new_order_is_written_once_with_its_creation() {
+    const ORDERS: i64 = 20;
+    for (name, db) in test_databases().await {
+        let writer =
+            Writer::spawn(db.clone(), WriterConfig { max_wait: Duration::from_millis(20), ..WriterConfig::default() });
+        let first_write = |i: i64, key: &str| {
+            let start = Slot(DAY + 5000 + 4 * i).start_at(autoglm_core::default_offset());
+            let order = sample_order(&format!("N{i:03}"), "C1", start, 60);
+            let mut ch = insert_assigned(&order, "W1");
+            ch.created = Some(Creation::of(&order, serde_json::json!({ "by": "test" })));
+            ch.idempotency = Some(IdempotencyRow {
+                customer_id: "C1".into(),
+                key: key.into(),
+                request_hash: "h".into(),
+                order_id: order.id.clone(),
+                created_at_ms: 1,
+            });
+            ch
+        };
+        db.apply(first_write(0, "k0")).await.unwrap_or_else(|e| panic!("[{name}] alone: {e}"));
+        // One batch: the others, and one reusing key k0 (refused, alone).
+        let mut batch: Vec<OrderChange> = (1..ORDERS).map(|i| first_write(i, &format!("k{i}"))).collect();
+        batch.push(first_write(ORDERS, "k0"));
+        let results = futures::future::join_all(batch.into_iter().map(|ch| writer.submit(ch))).await;
+        let (last, rest) = results.split_last().unwrap_or_else(|| panic!("results"));
+        assert!(rest.iter().all(Result::is_ok), "[{name}] {rest:?}");
+        assert_eq!(last, &Err(WriteError::DuplicateKey), "[{name}]");
+        for i in 0..ORDERS {
+            let id = OrderId(format!("N{i:03}"));
+            let events = db.order_events(&id).await.unwrap_or_else(|e| panic!("[{name}] {e}"));
+            let trail: Vec<_> = events.iter().map(|e| (e.version, e.from, e.to, e.event.as_str())).collect();
+            assert_eq!(
+                trail,
+                vec![
+                    (0, None, OrderState::Negotiating, "create"),
+                    (1, Some(OrderState::Negotiating), OrderState::AwaitingPayment, "assign"),
+                ],
+                "[{name}] {id}"
+            );
+            assert_eq!(events[0].detail["by"], "test", "[{name}]");
+            assert_eq!(db.reservations_of_order(&id).await.unwrap_or_default().len(), 2, "[{name}] {id}");
+        }
+        let refused = OrderId(format!("N{ORDERS:03}"));
+        assert_eq!(db.get_order(&refused).await.ok().flatten(), None, "[{name}] nothing of the duplicate");
+        assert!(db.order_events(&refused).await.unwrap_or_default().is_empty(), "[{name}]");
+        assert!(db.reservations_of_order(&refused).await.unwrap_or_default().is_empty(), "[{name}]");
+        let report = db.check_invariants().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.is_clean(), "[{name}] {report:?}");
         writer.shutdown().await;
     }
 }

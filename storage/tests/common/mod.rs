@@ -58,6 +58,7 @@ pub fn assign(order: &mut Order, worker: &str, payment: &str) -> OrderChange {
     OrderChange {
         order: order.clone(),
         expected_version: Some(expected),
+        created: None,
         event: Some(NewEvent { from: Some(from), event: "assign".into(), detail: json!({"worker": worker}) }),
         release_reservations: false,
         reserve: Some((WorkerId::from(worker), order.slots())),
@@ -88,6 +89,7 @@ pub fn reschedule(order: &mut Order, start: DateTime<FixedOffset>) -> OrderChang
     OrderChange {
         order: order.clone(),
         expected_version: Some(expected),
+        created: None,
         event: Some(NewEvent {
             from: Some(from),
             event: "reschedule".into(),
