@@ -10,10 +10,7 @@ use autoglm_core::ids::IdGen;
 use autoglm_core::order::OrderRequest;
 use autoglm_core::payment::PaymentState;
 use autoglm_core::{CustomerId, Order, OrderId, OrderState, PaymentId, Worker, WorkerId};
-use autoglm_storage::{
-    Creation, CustomerPrefs, Db, IdempotencyRow, InvariantReport, OrderCache, OrderFilter,
-    Writer,
-};
+use autoglm_storage::{Creation, CustomerPrefs, Db, IdempotencyRow, InvariantReport, OrderCache, OrderFilter, Writer};
 use autoglm_supervisor::{
     ChildSpec, Registry, Restart, RestartPolicy, Snapshot, StartCtx, Strategy, SupervisorArgs, SupervisorHandle,
 };
@@ -108,42 +105,72 @@ pub struct Engine {
     keys: Arc<KeysInFlight>,
 }
 
-/// Idempotency keys whose request is being placed on this node. A new order
-/// is stored only once it settles, so a concurrent repeat of a request
-/// would otherwise negotiate (and hold workers) a second time: it waits for
-/// the first instead, then replays it. (Across nodes the key's unique row
-/// still makes it one order.)
-#[derive(Default)]
-struct KeysInFlight(Mutex<HashMap<(CustomerId, String), Arc<tokio::sync::Mutex<()>>>>);
+/// Idempotency keys whose request is being placed on this node, and those
+/// placed here lately. A new order is stored only once it settles, so a
+/// repeat of a request would otherwise negotiate (and hold workers) a second
+/// time before its write found the key taken: a concurrent repeat waits for
+/// the first instead, and a repeat of a recent one, then, replays it from
+/// the database. (Across nodes, or long after, the key's unique row still
+/// makes it one order.)
+struct KeysInFlight {
+    turns: Mutex<HashMap<KeyId, Arc<tokio::sync::Mutex<()>>>>,
+    placed: moka::sync::Cache<KeyId, ()>,
+}
+
+type KeyId = (CustomerId, String);
+
+/// How many recently placed keys a node remembers, and for how long.
+const RECENT_KEYS: u64 = 200_000;
+const RECENT_KEYS_TTL: Duration = Duration::from_secs(600);
+
+impl Default for KeysInFlight {
+    fn default() -> Self {
+        KeysInFlight {
+            turns: Mutex::default(),
+            placed: moka::sync::Cache::builder().max_capacity(RECENT_KEYS).time_to_live(RECENT_KEYS_TTL).build(),
+        }
+    }
+}
 
 /// The turn of one request with its key; dropping it lets the next one go.
 struct KeyTurn {
     keys: Arc<KeysInFlight>,
-    id: (CustomerId, String),
+    id: KeyId,
     lock: Arc<tokio::sync::Mutex<()>>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl KeysInFlight {
     /// Waits until no other request with this key is being placed here;
-    /// `true` when it had to wait (the other may have placed the order).
+    /// `true` when the order may exist already (another request with the
+    /// key was placed here lately, or was being placed).
     async fn turn(self: &Arc<Self>, customer: &CustomerId, key: &str) -> (KeyTurn, bool) {
         let id = (customer.clone(), key.to_string());
-        let lock = self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
+        let lock = self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
         let (turn, waited) = match lock.clone().try_lock_owned() {
             Ok(turn) => (turn, false),
             Err(_) => (lock.clone().lock_owned().await, true),
         };
-        (KeyTurn { keys: self.clone(), id, lock, _turn: turn }, waited)
+        let seen = waited || self.placed.contains_key(&id);
+        (KeyTurn { keys: self.clone(), id, lock, turn: Some(turn) }, seen)
+    }
+}
+
+impl KeyTurn {
+    /// The order was placed: a later repeat replays it.
+    fn placed(&self) {
+        self.keys.placed.insert(self.id.clone(), ());
     }
 }
 
 impl Drop for KeyTurn {
     fn drop(&mut self) {
-        let mut map = self.keys.0.lock().unwrap_or_else(|e| e.into_inner());
-        // Only the map and this turn hold it: nobody waits, forget the key.
+        drop(self.turn.take());
+        let mut turns = self.keys.turns.lock().unwrap_or_else(|e| e.into_inner());
+        // Only the map and this turn hold it (clones are made under the map's
+        // lock): nobody waits, forget the key.
         if Arc::strong_count(&self.lock) == 2 {
-            map.remove(&self.id);
+            turns.remove(&self.id);
         }
     }
 }
@@ -424,10 +451,10 @@ impl Engine {
             }
         };
         // A repeat that waited for a concurrent first request returns its order.
-        let _turn = match &keyed {
+        let turn = match &keyed {
             Some((key, hash)) => {
-                let (turn, waited) = self.keys.turn(customer, key).await;
-                if waited {
+                let (turn, seen) = self.keys.turn(customer, key).await;
+                if seen {
                     if let Some(order) = self.replay(customer, key, hash).await? {
                         return Ok((order, false));
                     }
@@ -473,6 +500,9 @@ impl Engine {
             })?,
             Err(_) => return Err(EngineError::Unavailable(format!("order {id} is still negotiating"))),
         };
+        if let Some(turn) = &turn {
+            turn.placed();
+        }
         self.shared.metrics.created();
         Ok((settled, true))
     }
@@ -835,4 +865,40 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
 fn request_hash(req: &OrderRequest) -> String {
     let body = serde_json::to_vec(req).unwrap_or_default();
     autoglm_core::payment::sign(b"autoglm-idempotency", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_is_forgotten_when_its_last_turn_ends_and_remembered_once_placed() {
+        let keys = Arc::new(KeysInFlight::default());
+        let c1 = CustomerId::from("C1");
+        let in_map = |keys: &KeysInFlight| keys.turns.lock().map(|m| m.len()).unwrap_or(usize::MAX);
+        let (first, seen) = keys.turn(&c1, "k").await;
+        assert!(!seen, "a fresh key");
+        assert_eq!(in_map(&keys), 1);
+        // A concurrent repeat waits for the first turn, then knows it may replay.
+        let waiter = {
+            let keys = keys.clone();
+            let c1 = c1.clone();
+            tokio::spawn(async move { keys.turn(&c1, "k").await })
+        };
+        tokio::task::yield_now().await;
+        first.placed();
+        drop(first);
+        let (second, seen) = waiter.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(seen, "the repeat waited");
+        assert_eq!(in_map(&keys), 1, "held by the second turn");
+        drop(second);
+        assert_eq!(in_map(&keys), 0, "nobody holds or waits: forgotten");
+        // A later repeat (no concurrency) still knows the key was placed here.
+        let (third, seen) = keys.turn(&c1, "k").await;
+        assert!(seen, "placed here lately");
+        drop(third);
+        let (_, seen) = keys.turn(&CustomerId::from("C2"), "k").await;
+        assert!(!seen, "keys are per customer");
+        assert_eq!(in_map(&keys), 0);
+    }
 }

@@ -29,7 +29,7 @@ pub use payments::{PaymentGateway, SandboxGateway};
 
 use autoglm_core::dispatch::DispatchWeights;
 use autoglm_core::ids::IdGen;
-use autoglm_core::{CustomerId, OrderId, Worker, WorkerId};
+use autoglm_core::{CustomerId, OrderId, SlotRange, Worker, WorkerId};
 use autoglm_storage::{CustomerPrefs, Db, OrderCache, Writer};
 use autoglm_supervisor::{Registry, SupervisorHandle};
 use chrono::{DateTime, FixedOffset};
@@ -182,13 +182,21 @@ impl Shared {
 
     /// Tells a worker actor it no longer holds `order`.
     pub fn release_worker(&self, worker: &WorkerId, order: &OrderId) {
-        let release = || worker_actor::WorkerMsg::Release { order: order.clone() };
+        self.tell_worker(worker, || worker_actor::WorkerMsg::Release { order: order.clone() });
+    }
+
+    /// Tells a worker's actor that the database holds `order`'s booking of `range`.
+    pub fn confirm_worker(&self, worker: &WorkerId, order: &OrderId, range: SlotRange) {
+        self.tell_worker(worker, || worker_actor::WorkerMsg::Confirm { order: order.clone(), range });
+    }
+
+    fn tell_worker(&self, worker: &WorkerId, msg: impl Fn() -> worker_actor::WorkerMsg) {
         if let Some(cell) = self.workers.lookup(worker.as_str()) {
-            worker_actor::send_to_worker(&self.directory, &cell, release());
+            worker_actor::send_to_worker(&self.directory, &cell, msg());
         } else if self.clustered {
             // Its actor runs on another node: reach it through its own group.
             for cell in ractor::pg::get_scoped_members(&self.scope, &groups::worker_group(worker)) {
-                worker_actor::send_to_worker(&self.directory, &cell, release());
+                worker_actor::send_to_worker(&self.directory, &cell, msg());
             }
         }
     }

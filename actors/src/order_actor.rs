@@ -99,12 +99,7 @@ impl FirstWrite {
     /// `change` as the order's first write: an insert with the creation
     /// event and the idempotency key.
     fn apply(self, change: OrderChange) -> OrderChange {
-        OrderChange {
-            expected_version: None,
-            created: Some(self.creation),
-            idempotency: self.idempotency,
-            ..change
-        }
+        OrderChange { expected_version: None, created: Some(self.creation), idempotency: self.idempotency, ..change }
     }
 }
 
@@ -128,6 +123,11 @@ pub struct OrderArgs {
     /// Engine resources.
     pub shared: Arc<Shared>,
 }
+
+/// Tries at finding out whether a new order whose write failed was stored.
+const LOOKUPS: u32 = 3;
+/// Pause between two of them.
+const LOOKUP_PAUSE: Duration = Duration::from_millis(100);
 
 /// Where the outcome of a new order's negotiation goes.
 pub type Settled = tokio::sync::oneshot::Sender<Result<Order, EngineError>>;
@@ -425,17 +425,45 @@ impl LiveOrder {
         }
     }
 
-    /// A new order's first write failed. If an earlier incarnation (killed
-    /// after its write) stored it after all, carry on from the database;
-    /// otherwise nothing of it remains and the creator is told why.
+    /// A new order's first write failed. If it was stored after all (an
+    /// earlier incarnation killed after its write, or a commit whose answer
+    /// was lost), carry on from the database; if it surely was not, nothing
+    /// of it remains and the creator is told why.
     async fn not_stored(&mut self, e: EngineError) -> Result<(), EngineError> {
-        if let Ok(Some(order)) = Box::pin(self.shared.db.get_order(&self.order.id)).await {
-            self.stored();
-            self.order = order;
-            return Ok(());
+        let mut lookup = Err(EngineError::Unavailable("not looked up".into()));
+        for attempt in 0..LOOKUPS {
+            if attempt > 0 {
+                tokio::time::sleep(LOOKUP_PAUSE).await;
+            }
+            lookup = Box::pin(self.shared.db.get_order(&self.order.id)).await.map_err(EngineError::from);
+            if lookup.is_ok() {
+                break;
+            }
         }
-        tracing::warn!(order = %self.order.id, error = %e, "new order not stored");
-        Err(e)
+        match lookup {
+            Ok(Some(order)) => {
+                // Whatever this incarnation's negotiation told the workers,
+                // the stored booking stands.
+                self.stored();
+                if let Some(w) = &order.worker {
+                    self.shared.confirm_worker(&w.id, &order.id, order.slots());
+                }
+                self.order = order;
+                self.schedule_expiry();
+                Ok(())
+            }
+            Ok(None) => {
+                tracing::warn!(order = %self.order.id, error = %e, "new order not stored");
+                Err(e)
+            }
+            Err(lookup) => {
+                // Unknown: a node restart rehydrates it if it was stored.
+                tracing::error!(order = %self.order.id, error = %e, %lookup, "new order may not be stored");
+                Err(EngineError::Unavailable(format!(
+                    "the order could not be confirmed as stored ({e}); retry with the same Idempotency-Key"
+                )))
+            }
+        }
     }
 
     fn assign(&self, order: &mut Order, bid: &autoglm_core::Bid) {

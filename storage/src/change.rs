@@ -422,7 +422,8 @@ fn event_row(
     at: &DateTime<FixedOffset>,
     ev: &NewEvent,
 ) -> Result<order_events::ActiveModel, StorageError> {
-    let detail = serde_json::to_string(&ev.detail).map_err(|e| StorageError::corrupt("order_event", order.as_str(), e))?;
+    let detail =
+        serde_json::to_string(&ev.detail).map_err(|e| StorageError::corrupt("order_event", order.as_str(), e))?;
     Ok(order_events::ActiveModel {
         id: NotSet,
         order_id: Set(order.0.clone()),
