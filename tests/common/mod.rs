@@ -19,9 +19,27 @@ impl Drop for Reaped {
 }
 
 /// A free TCP port on loopback (bound once, then released for the caller).
+///
+/// The port is handed to a child process, so it is free only when checked.
+/// It is drawn from below Linux's ephemeral range (32768–60999), where the
+/// kernel's own picks (other tests binding port 0, outgoing connections)
+/// never land, and never twice in one test process: two `bind(0)` calls in a
+/// row could get the same port once the first was let go, and one node then
+/// failed to start with "address in use".
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+    use rand::Rng;
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = rand::thread_rng();
+    for _ in 0..1000 {
+        let port = rng.gen_range(20_000..32_000);
+        if handed_out.contains(&port) || std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        handed_out.push(port);
+        return port;
+    }
+    panic!("no free loopback port in 20000..32000");
 }
 
 /// A fresh data dir under the system temp dir.

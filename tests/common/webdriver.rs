@@ -8,7 +8,7 @@ use autoglm::client::{Client, Reply};
 use hyper::Method;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -233,8 +233,7 @@ fn delete_session(addr: SocketAddr, session: &str) {
 
 /// A loopback address with a port that was free a moment ago.
 fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("binding a port: {e}"));
-    listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    SocketAddr::from(([127, 0, 0, 1], crate::common::free_port()))
 }
 
 /// Standard base64 (with padding) to bytes; `None` on anything else.
