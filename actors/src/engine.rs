@@ -450,7 +450,7 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        // A repeat that waited for a concurrent first request returns its order.
+        // A repeat of a request placed (or being placed) on this node lately returns its order.
         let turn = match &keyed {
             Some((key, hash)) => {
                 let (turn, seen) = self.keys.turn(customer, key).await;
