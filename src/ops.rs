@@ -142,12 +142,13 @@ pub fn render_models(doc: &serde_json::Value) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<14} {:<22} {:<9} {:<12} {:>9} {:>8} {:>7} {:>11} {:>9} {:>9} {:>8}",
+        "{:<14} {:<22} {:<9} {:<12} {:>9} {:>9} {:>8} {:>7} {:>11} {:>9} {:>9} {:>8}",
         "model",
         "version",
         "state",
         "devices",
         "requests",
+        "kept",
         "batches",
         "batch",
         "queue",
@@ -160,12 +161,13 @@ pub fn render_models(doc: &serde_json::Value) -> String {
         let restarts: u64 = m["workers"].as_array().into_iter().flatten().filter_map(|w| w["restarts"].as_u64()).sum();
         let _ = writeln!(
             out,
-            "{:<14} {:<22} {:<9} {:<12} {:>9} {:>8} {:>7.1} {:>11} {:>9.0} {:>9.0} {:>8}",
+            "{:<14} {:<22} {:<9} {:<12} {:>9} {:>9} {:>8} {:>7.1} {:>11} {:>9.0} {:>9.0} {:>8}",
             m["name"].as_str().unwrap_or("?"),
             m["version"].as_str().unwrap_or("?"),
             m["state"].as_str().unwrap_or("?"),
             devices.join(","),
             m["requests"].as_u64().unwrap_or(0),
+            m["answer_cache_hits"].as_u64().unwrap_or(0),
             m["batches"].as_u64().unwrap_or(0),
             m["mean_batch"].as_f64().unwrap_or(0.0),
             format!("{}/{}", m["queue_depth"].as_u64().unwrap_or(0), m["queue_capacity"].as_u64().unwrap_or(0)),
@@ -187,10 +189,11 @@ mod tests {
         assert!(empty.contains("devices: cpu") && empty.contains("no model loaded"), "{empty}");
         let doc = serde_json::json!({ "devices": ["cuda:0"], "models": [{
             "name": "intent_slot", "version": "0.1.0-seed42", "state": "ready", "devices": ["cuda:0"],
-            "workers": [{ "restarts": 2 }], "requests": 10, "batches": 4, "mean_batch": 2.5,
+            "workers": [{ "restarts": 2 }], "requests": 10, "answer_cache_hits": 31, "batches": 4, "mean_batch": 2.5,
             "queue_depth": 0, "queue_capacity": 4096, "mean_queue_wait_us": 812.0, "mean_inference_us": 95.0 }] });
         let table = render_models(&doc);
         assert!(table.contains("intent_slot") && table.contains("0.1.0-seed42") && table.contains("0/4096"), "{table}");
+        assert!(table.lines().nth(1).is_some_and(|l| l.contains("kept")) && table.contains(" 31 "), "{table}");
         assert!(table.lines().last().is_some_and(|l| l.trim_end().ends_with('2')), "{table}");
     }
 }

@@ -226,6 +226,11 @@ async fn a_scripted_scenario_moves_the_metrics_and_feeds_every_dashboard_panel()
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    // A short text twice: the second time it is answered from the model's kept answers.
+    for _ in 0..2 {
+        let r = customer.post("/v1/nlu/parse", &json!({ "text": "好的" })).await.unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    }
 
     // A supervision drill: one worker actor fails and is restarted.
     let worker = a["worker"]["id"].as_str().unwrap_or_default();
@@ -283,6 +288,8 @@ async fn a_scripted_scenario_moves_the_metrics_and_feeds_every_dashboard_panel()
     assert!(moved("autoglm_model_batch_size_sum", &[("device", "cpu")]) >= 2.0);
     assert!(moved("autoglm_model_queue_wait_seconds_count", &[("device", "cpu")]) >= 2.0);
     assert!(moved("autoglm_model_inference_seconds_count", &[("device", "cpu"), ("outcome", "ok")]) >= 1.0);
+    assert_eq!(moved("autoglm_model_answer_cache_total", &[("result", "hit")]), 1.0);
+    assert!(moved("autoglm_model_answer_cache_total", &[("result", "miss")]) >= 1.0);
     assert!(moved("autoglm_writer_batches_total", &[]) >= 1.0);
 
     assert_eq!(after.sum("autoglm_actors_alive", &[("kind", "worker")]), 40.0);

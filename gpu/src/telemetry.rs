@@ -3,7 +3,7 @@
 //! (`metrics` is the other kind: held-out model quality.)
 
 use autoglm_core::telemetry::{COUNT_BUCKETS, LATENCY_BUCKETS, METER};
-use opentelemetry::metrics::Histogram;
+use opentelemetry::metrics::{Counter, Histogram};
 use opentelemetry::KeyValue;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -12,6 +12,7 @@ struct Instruments {
     batch_size: Histogram<u64>,
     queue_wait: Histogram<f64>,
     inference: Histogram<f64>,
+    kept_answers: Counter<u64>,
 }
 
 static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
@@ -32,8 +33,17 @@ static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
             .with_description("Forward pass time per batch, by device, model and outcome.")
             .with_boundaries(LATENCY_BUCKETS.to_vec())
             .build(),
+        kept_answers: meter
+            .u64_counter("autoglm_model_answer_cache_total")
+            .with_description("Short texts looked up in the kept model answers: hit (no forward pass) or miss.")
+            .build(),
     }
 });
+
+/// Counts one lookup of a short text in a version's kept answers.
+pub(crate) fn kept_answer(hit: bool) {
+    INSTRUMENTS.kept_answers.add(1, &[KeyValue::new("result", if hit { "hit" } else { "miss" })]);
+}
 
 /// Records one batch of `waits.len()` requests run on `device`.
 pub(crate) fn batch(device: &str, model: &str, waits: &[Duration], inference: Duration, ok: bool) {

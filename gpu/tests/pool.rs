@@ -47,6 +47,8 @@ fn config(max_batch: usize, max_wait: Duration, queue_capacity: usize) -> PoolCo
         devices: Some(vec!["cpu".into()]),
         cpu_threads: Some(1),
         cpu_workers: 1,
+        // These tests are about the queue: every text goes to the model.
+        answer_cache: 0,
         ..Default::default()
     }
 }
@@ -81,6 +83,35 @@ async fn concurrent_requests_are_batched() {
     // A lone request still goes out once max_wait has passed.
     let out = pool.predict("好的").await.expect("lone request");
     assert_eq!(out.intent, Intent::Confirm);
+    pool.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn repeated_short_texts_are_answered_from_kept_answers_until_a_swap() {
+    let cfg = PoolConfig { answer_cache: 100, answer_cache_max_chars: 12, ..config(8, Duration::ZERO, 64) };
+    let pool = pool_with_v1(cfg).await;
+    let first = pool.predict("好的").await.expect("first");
+    for _ in 0..5 {
+        assert_eq!(pool.predict("好的").await.expect("kept"), first, "the kept answer is the model's");
+    }
+    let status = pool.models().await[0].clone();
+    assert_eq!((status.requests, status.answer_cache_hits, status.answer_cache_misses), (1, 5, 1), "{status:?}");
+
+    // In a batch only the texts not kept go to the model; long texts are never kept.
+    let long = "明天上午10点来打扫厨房和卫生间";
+    let out = pool.predict_batch(&["好的", "取消订单A1023", long, "好的"]).await.expect("batch");
+    assert_eq!(out.iter().map(|o| o.intent).collect::<Vec<_>>()[..2], [Intent::Confirm, Intent::CancelOrder]);
+    assert_eq!((out[0].clone(), out[3].clone()), (first.clone(), first.clone()));
+    pool.predict(long).await.expect("long again");
+    let status = pool.models().await[0].clone();
+    assert_eq!(status.requests, 4, "取消订单A1023 once, the long text twice: {status:?}");
+    assert_eq!((status.answer_cache_hits, status.answer_cache_misses), (7, 2), "{status:?}");
+
+    // A new version keeps its own answers: the first 好的 goes to its model.
+    pool.load(NAME, v2()).await.expect("load v2");
+    pool.predict("好的").await.expect("v2");
+    let status = pool.models().await[0].clone();
+    assert_eq!((status.version.as_str(), status.requests, status.answer_cache_hits), ("v2", 1, 0), "{status:?}");
     pool.shutdown().await;
 }
 

@@ -26,6 +26,12 @@ pub struct PoolConfig {
     pub max_wait_us: u64,
     /// Most requests waiting per model; beyond it `predict` fails fast with `Overloaded`.
     pub queue_capacity: usize,
+    /// Answers kept per model version for texts of at most
+    /// `answer_cache_max_chars` characters, so that a repeated short reply
+    /// (确认, 好的, yes) skips the queue and the forward pass (0: none kept).
+    pub answer_cache: u64,
+    /// Longest text (in characters, after folding) whose answer is kept.
+    pub answer_cache_max_chars: usize,
     /// A caller gives up on a request after this long.
     #[serde(with = "duration_text")]
     pub request_timeout: Duration,
@@ -54,6 +60,8 @@ impl Default for PoolConfig {
             max_batch: 64,
             max_wait_us: 0,
             queue_capacity: 4096,
+            answer_cache: 10_000,
+            answer_cache_max_chars: 12,
             request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
             cpu_threads: Some(1),

@@ -9,6 +9,7 @@
 //! in atomically; the old one answers everything it had queued, then its
 //! workers stop. A full queue fails fast with [`ModelError::Overloaded`].
 
+mod answers;
 mod config;
 mod queue;
 mod status;
@@ -33,6 +34,7 @@ pub use worker::{CrashMode, WorkerMsg, MODEL_WORKER_KIND};
 use crate::device::DeviceInfo;
 use crate::model::NluModel;
 use crate::GpuError;
+use answers::Answers;
 use queue::{PushError, Reply};
 use version::Version;
 use worker::{ModelWorker, WorkerArgs};
@@ -149,6 +151,7 @@ impl ModelPool {
             cfg.queue_capacity,
             cfg.max_batch,
             cfg.max_wait(),
+            Answers::new(cfg.answer_cache, cfg.answer_cache_max_chars),
             self.inner.supervisor.clone(),
         ));
         self.start_workers(&version).await?;
@@ -198,8 +201,10 @@ impl ModelPool {
         self.predict_batch_on(&self.inner.config.default_model, texts).await
     }
 
-    /// Predicts each text with the model called `model`. A request lost with a
-    /// crashed worker is queued once more; a second loss is an error.
+    /// Predicts each text with the model called `model`. A short text the
+    /// current version answered before is answered from its kept answers. A
+    /// request lost with a crashed worker is queued once more; a second loss
+    /// is an error.
     pub async fn predict_batch_on(&self, model: &str, texts: &[&str]) -> Result<Vec<ModelOutput>, ModelError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -209,12 +214,18 @@ impl ModelPool {
         let mut pending: Vec<usize> = (0..texts.len()).collect();
         for attempt in 0..2 {
             let batch: Vec<&str> = pending.iter().map(|&i| texts[i]).collect();
-            let receivers = self.submit(model, &batch)?;
+            let (version, answers) = self.submit(model, &batch)?;
             let mut lost = Vec::new();
-            for (&i, rx) in pending.iter().zip(receivers) {
-                match await_reply(rx, deadline, model).await? {
-                    Some(output) => out[i] = Some(output),
-                    None => lost.push(i),
+            for (&i, answer) in pending.iter().zip(answers) {
+                match answer {
+                    Answer::Kept(output) => out[i] = Some(output),
+                    Answer::Queued(rx) => match await_reply(rx, deadline, model).await? {
+                        Some(output) => {
+                            version.answers.put(texts[i], &output);
+                            out[i] = Some(output);
+                        }
+                        None => lost.push(i),
+                    },
                 }
             }
             if lost.is_empty() {
@@ -265,8 +276,9 @@ impl ModelPool {
         version.is_some_and(|v| v.send(0, WorkerMsg::Crash(mode)))
     }
 
-    /// Queues `texts` on the current version of `model` and wakes a worker.
-    fn submit(&self, model: &str, texts: &[&str]) -> Result<Vec<oneshot::Receiver<Reply>>, ModelError> {
+    /// Answers `texts` from the kept answers of the current version of
+    /// `model` where it can, queues the rest on it and wakes a worker.
+    fn submit(&self, model: &str, texts: &[&str]) -> Result<(Arc<Version>, Vec<Answer>), ModelError> {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(ModelError::Failed("model pool shut down".to_string()));
         }
@@ -274,21 +286,37 @@ impl ModelPool {
             // It gave up after too many worker crashes: nothing would answer.
             return Err(ModelError::Failed("model workers' supervisor has stopped".to_string()));
         }
-        let (version, receivers) = {
+        let (version, answers, queued) = {
             let map = self.read_models();
             let version = map.get(model).ok_or_else(|| ModelError::NotLoaded(model.to_string()))?.clone();
-            let receivers = version.queue.push(texts).map_err(|e| match e {
-                PushError::Full(n) => ModelError::Overloaded(format!("model {model} queue full ({n} waiting)")),
-                PushError::Closed => ModelError::NotLoaded(model.to_string()),
-            })?;
-            (version, receivers)
+            let kept: Vec<Option<ModelOutput>> = texts.iter().map(|t| version.answers.get(t)).collect();
+            let misses: Vec<&str> = texts.iter().zip(&kept).filter(|(_, k)| k.is_none()).map(|(t, _)| *t).collect();
+            let receivers = if misses.is_empty() {
+                Vec::new()
+            } else {
+                version.queue.push(&misses).map_err(|e| match e {
+                    PushError::Full(n) => ModelError::Overloaded(format!("model {model} queue full ({n} waiting)")),
+                    PushError::Closed => ModelError::NotLoaded(model.to_string()),
+                })?
+            };
+            let queued = misses.len();
+            let mut receivers = receivers.into_iter();
+            let answers: Vec<Answer> = kept
+                .into_iter()
+                .map(|k| match k {
+                    Some(output) => Some(Answer::Kept(output)),
+                    None => receivers.next().map(Answer::Queued),
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(|| ModelError::Failed(format!("model {model}: fewer replies than requests")))?;
+            (version, answers, queued)
         };
-        if texts.len() >= version.max_batch {
+        if queued >= version.max_batch {
             version.wake_all();
-        } else {
+        } else if queued > 0 {
             version.wake_one();
         }
-        Ok(receivers)
+        Ok((version, answers))
     }
 
     /// Starts one worker per device for `version`; on failure stops those started.
@@ -341,6 +369,14 @@ impl ModelPool {
 
 /// Waits for one reply: `Some` output, `None` when the request was lost with
 /// a crashed worker, or the error the model (or the deadline) gave.
+/// One text's answer as [`ModelPool::submit`] gives it.
+enum Answer {
+    /// Kept from an earlier forward pass of the same version.
+    Kept(ModelOutput),
+    /// Queued; a worker replies.
+    Queued(oneshot::Receiver<Reply>),
+}
+
 async fn await_reply(
     rx: oneshot::Receiver<Reply>,
     deadline: Instant,

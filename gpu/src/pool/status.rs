@@ -65,6 +65,10 @@ pub struct ModelStatus {
     pub mean_queue_wait_us: f64,
     /// Mean time of one forward pass (with encoding and decoding), in µs.
     pub mean_inference_us: f64,
+    /// Short texts answered from the kept answers (not counted in `requests`).
+    pub answer_cache_hits: u64,
+    /// Short texts that were not kept yet and went to the model.
+    pub answer_cache_misses: u64,
     /// Held-out metrics from the manifest.
     pub metrics: Metrics,
 }
@@ -75,6 +79,7 @@ impl ModelStatus {
         let requests = s.requests.load(Ordering::Relaxed);
         let failed = s.failed.load(Ordering::Relaxed);
         let batches = s.batches.load(Ordering::Relaxed);
+        let (answer_cache_hits, answer_cache_misses) = v.answers.counts();
         let mean = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
         let workers = v
             .workers
@@ -105,6 +110,8 @@ impl ModelStatus {
             queue_capacity: v.queue.capacity(),
             mean_queue_wait_us: mean(s.queue_wait_us.load(Ordering::Relaxed), requests + failed),
             mean_inference_us: mean(s.inference_us.load(Ordering::Relaxed), batches),
+            answer_cache_hits,
+            answer_cache_misses,
             metrics: v.workers.first().map(|l| l.model.manifest().metrics).unwrap_or_default(),
         }
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use autoglm_supervisor::SupervisorHandle;
 use chrono::{DateTime, Utc};
 
+use super::answers::Answers;
 use super::queue::{Queue, Stats};
 use super::worker::WorkerMsg;
 use crate::device::DeviceInfo;
@@ -38,6 +39,8 @@ pub(crate) struct Version {
     pub queue: Queue,
     pub workers: Vec<WorkerLink>,
     pub stats: Stats,
+    /// Kept answers to short texts.
+    pub answers: Answers,
     pub max_batch: usize,
     pub max_wait: Duration,
     pub state: AtomicU8,
@@ -55,6 +58,7 @@ impl Version {
         queue_capacity: usize,
         max_batch: usize,
         max_wait: Duration,
+        answers: Answers,
         supervisor: SupervisorHandle,
     ) -> Self {
         let version = models.first().map(|(_, m)| m.version().to_string()).unwrap_or_default();
@@ -76,6 +80,7 @@ impl Version {
             queue: Queue::new(queue_capacity),
             workers,
             stats: Stats::default(),
+            answers,
             max_batch,
             max_wait,
             state: AtomicU8::new(READY),
